@@ -1,0 +1,116 @@
+// swift-tools-version: 6.0
+// ModelRollout: a Kubernetes operator for safe, fast model revisions of vLLM serving.
+//
+// Layers, lowest first (an import only ever points down):
+//   KubeCore          – Kubernetes types, JSON, patches, selectors, request building. No I/O.
+//   KubeClient        – transport, kubeconfig/in-cluster config, auth, typed API, retries, rate limit.
+//   KubeRuntime       – Watcher, Store, WorkQueue, Controller, LeaderElector, EventRecorder.
+//   ClusterSim        – the emulated API server and simulated workloads (tests, demo, benchmarks).
+//   ModelRolloutCLI   – the command-line commands (argument parsing, wiring).
+//   modelrollout      – the thin executable.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "ModelRollout",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "modelrollout", targets: ["modelrollout"]),
+        .library(name: "KubeCore", targets: ["KubeCore"]),
+        .library(name: "KubeClient", targets: ["KubeClient"]),
+        .library(name: "KubeRuntime", targets: ["KubeRuntime"]),
+        .library(name: "ClusterSim", targets: ["ClusterSim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .target(
+            name: "KubeCore",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubeClient",
+            dependencies: [
+                "KubeCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KubeRuntime",
+            dependencies: [
+                "KubeCore",
+                "KubeClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ClusterSim",
+            dependencies: [
+                "KubeCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelRolloutCLI",
+            dependencies: [
+                "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "modelrollout",
+            dependencies: ["ModelRolloutCLI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KubeClientTests",
+            dependencies: ["KubeClient", "KubeCore", "ClusterSim"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KubeRuntimeTests",
+            dependencies: ["KubeRuntime", "KubeClient", "KubeCore", "ClusterSim"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ClusterSimTests", dependencies: ["ClusterSim", "KubeCore"], swiftSettings: swiftSettings),
+    ]
+)

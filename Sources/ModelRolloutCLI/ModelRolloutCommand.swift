@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `modelrollout` command: subcommands for the operator, the emulated cluster and the tools around them.
+public struct ModelRolloutCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "modelrollout",
+        abstract: "Safe, fast model revisions for vLLM on Kubernetes.",
+        subcommands: []
+    )
+
+    public init() {}
+}

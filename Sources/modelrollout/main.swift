@@ -1,0 +1,3 @@
+import ModelRolloutCLI
+
+await ModelRolloutCommand.main()
