@@ -71,6 +71,7 @@ let package = Package(
             name: "ClusterSim",
             dependencies: [
                 "KubeCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
