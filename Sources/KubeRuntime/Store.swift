@@ -120,7 +120,7 @@ public struct Reflector<LW: ListerWatcher>: ServiceLifecycle.Service where LW.Ob
         let store = self.store
         let onEvent = self.onEvent
         let logger = self.logger
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await result in watcher {
                 switch result {
                 case .success(let event):
