@@ -27,7 +27,7 @@ public struct ResponseBody: AsyncSequence, Sendable {
     public static let empty = ResponseBody.chunks([])
 
     /// Pull-based iterator.
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    public struct AsyncIterator: AsyncIteratorProtocol, Sendable {
         let pull: @Sendable () async throws -> [UInt8]?
         public mutating func next() async throws -> [UInt8]? { try await pull() }
     }

@@ -218,7 +218,7 @@ public struct Scale: Codable, Sendable, Hashable {
 }
 
 /// Any object, e.g. a custom resource, kept as JSON with typed access to its metadata.
-public struct DynamicObject: JSONBackedObject, CustomStringConvertible {
+public struct DynamicObject: JSONBackedObject, KubernetesObject, CustomStringConvertible {
     public var raw: JSONValue
     public init(raw: JSONValue) { self.raw = raw }
 

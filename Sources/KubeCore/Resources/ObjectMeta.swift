@@ -1,10 +1,14 @@
 import Foundation
 
+/// Any API object with `metadata`, typed or dynamic; what the client's generic API works on.
+public protocol KubernetesObject: Codable, Sendable {
+    var metadata: ObjectMeta { get set }
+}
+
 /// A typed Kubernetes API object: where it lives (`resource`) and its `metadata`.
-public protocol KubernetesResource: Codable, Sendable {
+public protocol KubernetesResource: KubernetesObject {
     /// The REST location and kind of this type.
     static var resource: ResourceDescriptor { get }
-    var metadata: ObjectMeta { get set }
 }
 
 extension KubernetesResource {
