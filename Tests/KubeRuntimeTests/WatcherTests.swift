@@ -83,7 +83,12 @@ import Testing
         if kind != "thrown" { expected.append("apply(x@6)") }
         expected += ["initStarted", "initApply(b)", "initDone"]
         #expect(events == expected)
-        #expect(lw.calls.last == .watch(resourceVersion: "100", timeout: 450, bookmarks: true))
+        // The relist is a fresh list (no continue token), after the watch from the first list's RV.
+        #expect(
+            lw.calls == [
+                .list(continueToken: nil, limit: 2), .watch(resourceVersion: "5", timeout: 450, bookmarks: true),
+                .list(continueToken: nil, limit: 2),
+            ])
     }
 
     @Test func errorsAreYieldedThenRetriedWithGrowingBackoff() async throws {
