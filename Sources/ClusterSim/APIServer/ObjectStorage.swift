@@ -177,7 +177,7 @@ public actor ObjectStorage: ClusterObjectStore {
                 obj[path: ["metadata", "labels", "kubernetes.io/metadata.name"]] = .string(name)
             }
         }
-        if key == ResourceKey(.customResourceDefinitions) { obj = Self.establish(crd: obj, now: now) }
+        if key == ResourceKey(.customResourceDefinitions) { obj = CRDValidation.defaulted(obj, now: now) }
         if dryRun {
             obj[path: ["metadata", "resourceVersion"]] = nil
             return obj
@@ -242,6 +242,7 @@ public actor ObjectStorage: ClusterObjectStore {
                 new[path: ["metadata", "generation"]] = .int(g + 1)
             }
             if key == ResourceKey(.namespaces) { new[path: ["status", "phase"]] = old[path: ["status", "phase"]] }
+            if key == ResourceKey(.customResourceDefinitions) { new = CRDValidation.defaulted(new, now: clock()) }
         }
         // Drop empty finalizer lists so `[]` and absent compare equal.
         if new[path: ["metadata", "finalizers"]]?.arrayValue?.isEmpty == true {
@@ -362,32 +363,6 @@ public actor ObjectStorage: ClusterObjectStore {
             return a.jsonBytes != b.jsonBytes
         }
         return (old["spec"] ?? .null).jsonBytes != (new["spec"] ?? .null).jsonBytes
-    }
-
-    /// Adds the conditions and accepted names a real server sets once a CRD is established.
-    static func establish(crd: JSONValue, now: Date) -> JSONValue {
-        var obj = crd
-        let time = JSONValue.string(KubeTime.format(now))
-        var names = crd[path: ["spec", "names"]] ?? [:]
-        if names["listKind"] == nil, let kind = names["kind"]?.stringValue { names["listKind"] = .string(kind + "List") }
-        if names["singular"] == nil, let kind = names["kind"]?.stringValue { names["singular"] = .string(kind.lowercased()) }
-        obj[path: ["spec", "names"]] = names
-        let storage = (crd[path: ["spec", "versions"]]?.arrayValue ?? []).first { $0["storage"]?.boolValue == true }
-        obj["status"] = [
-            "acceptedNames": names,
-            "storedVersions": .array([storage?["name"] ?? .string("v1")]),
-            "conditions": [
-                [
-                    "type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                    "message": "no conflicts found", "lastTransitionTime": time,
-                ],
-                [
-                    "type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                    "message": "the initial names have been accepted", "lastTransitionTime": time,
-                ],
-            ],
-        ]
-        return obj
     }
 
     static func randomSuffix() -> String {

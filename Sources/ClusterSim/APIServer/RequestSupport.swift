@@ -79,17 +79,19 @@ enum YAMLBody {
 }
 
 /// `.spec.replicas`-style paths (the subset CRD scale subresources and selectable fields use).
-enum FieldPath {
+enum ObjectFieldPath {
     static func components(_ path: String) -> [String] {
         path.split(separator: ".", omittingEmptySubsequences: true).map(String.init)
     }
 
     static func get(_ object: JSONValue, _ path: String) -> JSONValue? {
-        object[path: components(path)]
+        let expression = path.hasPrefix(".") ? path : "." + path
+        return JSONPath.value(at: expression, in: object) ?? object[path: components(path)]
     }
 
     static func set(_ object: inout JSONValue, _ path: String, _ value: JSONValue) {
-        object[path: components(path)] = value
+        let expression = path.hasPrefix(".") ? path : "." + path
+        if !JSONPath.setValue(value, at: expression, in: &object) { object[path: components(path)] = value }
     }
 
     /// A field's value rendered the way field selectors compare it (strings verbatim, numbers and bools

@@ -129,51 +129,9 @@ extension APIHandler {
         return warnings
     }
 
-    /// Minimal CRD checks: name = plural.group, names, one storage version, structural schemas.
+    /// CRD checks (names, versions, structural schemas, subresources, printer columns).
     static func validateCRD(_ crd: JSONValue) -> [APIStatus.Cause] {
-        var causes: [APIStatus.Cause] = []
-        let spec = crd["spec"] ?? [:]
-        let group = spec["group"]?.stringValue ?? ""
-        let plural = spec[path: ["names", "plural"]]?.stringValue ?? ""
-        let name = crd[path: ["metadata", "name"]]?.stringValue ?? ""
-        if group.isEmpty {
-            causes.append(.init(type: "FieldValueRequired", message: "Required value", field: "spec.group"))
-        }
-        if plural.isEmpty {
-            causes.append(.init(type: "FieldValueRequired", message: "Required value", field: "spec.names.plural"))
-        }
-        if (spec[path: ["names", "kind"]]?.stringValue ?? "").isEmpty {
-            causes.append(.init(type: "FieldValueRequired", message: "Required value", field: "spec.names.kind"))
-        }
-        if !group.isEmpty, !plural.isEmpty, name != "\(plural).\(group)" {
-            causes.append(.init(
-                type: "FieldValueInvalid",
-                message: "Invalid value: \"\(name)\": must be spec.names.plural+\".\"+spec.group", field: "metadata.name"))
-        }
-        let scope = spec["scope"]?.stringValue ?? ""
-        if scope != "Namespaced" && scope != "Cluster" {
-            causes.append(.init(
-                type: "FieldValueNotSupported",
-                message: "Unsupported value: \"\(scope)\": supported values: \"Cluster\", \"Namespaced\"",
-                field: "spec.scope"))
-        }
-        let versions = spec["versions"]?.arrayValue ?? []
-        if versions.isEmpty {
-            causes.append(.init(type: "FieldValueRequired", message: "Required value", field: "spec.versions"))
-        } else if versions.filter({ $0["storage"]?.boolValue == true }).count != 1 {
-            causes.append(.init(
-                type: "FieldValueInvalid", message: "Invalid value: must have exactly one version marked as storage version",
-                field: "spec.versions"))
-        }
-        for (i, v) in versions.enumerated() {
-            guard let schema = v[path: ["schema", "openAPIV3Schema"]] else { continue }
-            for c in CRDSchema.structuralErrors(schema) {
-                var cause = c
-                cause.field = "spec.versions[\(i)].schema.openAPIV3Schema" + (c.field.isEmpty ? "" : "." + c.field)
-                causes.append(cause)
-            }
-        }
-        return causes
+        CRDValidation.validate(crd)
     }
 
     /// events.k8s.io/v1 create validation (§2.9).
@@ -302,7 +260,7 @@ struct ObjectFilter: Sendable {
     func matches(_ object: JSONValue) -> Bool {
         if let label, !label.matches(object.labels) { return false }
         if let field {
-            return field.matches { path in FieldPath.selectorValue(object, path) }
+            return field.matches { path in ObjectFieldPath.selectorValue(object, path) }
         }
         return true
     }
@@ -517,10 +475,10 @@ extension APIHandler {
 
     func scale(of object: JSONValue, _ rr: ResourceRequest) throws(APIStatus) -> JSONValue {
         guard let paths = rr.info.scale else { throw Self.notFoundStatus }
-        let spec = FieldPath.get(object, paths.specReplicasPath)?.intValue ?? 0
-        let statusReplicas = FieldPath.get(object, paths.statusReplicasPath)?.intValue ?? 0
+        let spec = ObjectFieldPath.get(object, paths.specReplicasPath)?.intValue ?? 0
+        let statusReplicas = ObjectFieldPath.get(object, paths.statusReplicasPath)?.intValue ?? 0
         var status: [String: JSONValue] = ["replicas": .int(statusReplicas)]
-        if let selPath = paths.labelSelectorPath, let sel = FieldPath.get(object, selPath)?.stringValue {
+        if let selPath = paths.labelSelectorPath, let sel = ObjectFieldPath.get(object, selPath)?.stringValue {
             status["selector"] = .string(sel)
         } else if !rr.info.isCustom, let match = object[path: ["spec", "selector", "matchLabels"]]?.objectValue {
             status["selector"] = .string(match.keys.sorted().map { "\($0)=\(match[$0]?.stringValue ?? "")" }
@@ -551,7 +509,7 @@ extension APIHandler {
         if let rv = scale[path: ["metadata", "resourceVersion"]]?.stringValue, !rv.isEmpty {
             object[path: ["metadata", "resourceVersion"]] = .string(rv)
         }
-        FieldPath.set(&object, paths.specReplicasPath, .int(replicas))
+        ObjectFieldPath.set(&object, paths.specReplicasPath, .int(replicas))
         return try await storage.update(
             rr.info.descriptor, object, subresource: nil, dryRun: dryRun, allowUnconditional: true)
     }
