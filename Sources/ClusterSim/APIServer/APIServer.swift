@@ -118,7 +118,7 @@ public actor APIServer {
             storage: storage, configuration: configuration, faults: faults, log: log, httpClient: client)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "clustersim.apiserver")
-        logger.logLevel = .warning
+        logger.logLevel = .critical
         let app = Application(
             responder: CallbackResponder { (request: Request, _: BasicRequestContext) in
                 await handler.respond(request)

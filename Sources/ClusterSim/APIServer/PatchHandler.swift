@@ -93,10 +93,8 @@ extension APIHandler {
                 return try StrategicMergePatch.apply(patch, to: document, kind: kind)
             case .apply: return document
             }
-        } catch let error as PatchError {
-            throw APIStatus(code: 422, reason: "Invalid", message: error.message)
         } catch {
-            throw APIStatus(code: 422, reason: "Invalid", message: String(describing: error))
+            throw APIStatus(code: 422, reason: "Invalid", message: error.message)
         }
     }
 

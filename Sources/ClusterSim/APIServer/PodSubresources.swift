@@ -6,6 +6,7 @@ import HummingbirdCore
 import KubeCore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 extension APIHandler {
     /// `pods/log`: container defaulting and validation, then the bytes from the `ContainerLogSource`.
@@ -120,6 +121,15 @@ extension APIHandler {
             outbound.headers.add(name: field.name.rawName, value: field.value)
         }
         let body = try await collectBody(&request)
+        // AsyncHTTPClient retries refused connections until the deadline; probe once so an unreachable pod
+        // answers 503 at once, like the real server.
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(2)).connect(host: ip, port: port).get()
+            try? await channel.close()
+        } catch {
+            throw APIStatus.serviceUnavailable("error trying to reach service: dial tcp \(ip):\(port): \(error)")
+        }
         if !body.isEmpty { outbound.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
         do {
