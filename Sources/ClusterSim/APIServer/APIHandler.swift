@@ -77,6 +77,32 @@ struct APIHandler: Sendable {
     static let notFoundStatus = APIStatus(
         code: 404, reason: "NotFound", message: "the server could not find the requested resource")
 
+    // MARK: - Simulator administration
+
+    /// `GET /_sim/faults` shows the fault spec; `PUT /_sim/faults` replaces it (body: the spec text; empty
+    /// clears it). Lets tests and operators change faults while the emulator runs.
+    func faultsEndpoint(_ request: Request) async -> Response {
+        switch request.method {
+        case .get:
+            return Self.text((await faults.spec).description + "\n")
+        case .put, .post:
+            var request = request
+            guard let body = try? await request.collectBody(upTo: 1 << 20) else {
+                return Self.error(.badRequest("the fault spec body is larger than 1 MiB"))
+            }
+            let text = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
+            do {
+                let spec = try FaultSpec(parsing: text)
+                await faults.set(spec)
+                return Self.text(spec.description + "\n")
+            } catch {
+                return Self.error(.badRequest("invalid fault spec: \(error)"))
+            }
+        default:
+            return Self.error(.methodNotAllowed())
+        }
+    }
+
     // MARK: - Routing
 
     func route(_ request: Request) async -> Response {
@@ -107,6 +133,8 @@ struct APIHandler: Sendable {
             return await openAPI(Array(segments.dropFirst()))
         case "api", "apis":
             break
+        case "_sim" where segments.count == 2 && segments[1] == "faults":
+            return await faultsEndpoint(request)
         default:
             return Self.error(Self.notFoundStatus)
         }

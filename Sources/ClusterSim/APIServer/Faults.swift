@@ -104,8 +104,11 @@ public struct FaultSpecError: Error, Sendable, Hashable, CustomStringConvertible
 }
 
 /// A parsed set of fault rules. See `FaultRule` for the spec syntax.
-public struct FaultSpec: Sendable, Hashable {
+public struct FaultSpec: Sendable, Hashable, CustomStringConvertible {
     public var rules: [FaultRule]
+
+    /// The spec in its parseable text form (empty when there are no rules).
+    public var description: String { rules.map(\.description).joined(separator: ";") }
 
     public init(rules: [FaultRule] = []) { self.rules = rules }
 
