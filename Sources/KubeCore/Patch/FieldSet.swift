@@ -149,7 +149,11 @@ public struct FieldSet: Sendable, Hashable {
         switch (first, object) {
         case (.field(let name), .object(var members)):
             guard let child = members[name] else { return object }
-            members[name] = rest.isEmpty ? nil : removing(rest, from: child)
+            if rest.isEmpty {
+                members.removeValue(forKey: name)
+            } else {
+                members[name] = removing(rest, from: child)
+            }
             return .object(members)
         case (.key(let keys), .array(let items)):
             return .array(editItems(items, rest) { itemMatches($0, keys) })

@@ -97,8 +97,10 @@ public enum ServerSideApply {
         var others = FieldSet()
         for (index, owner) in owners.enumerated() where index != mine { others.paths.formUnion(owner.fields.paths) }
         let kept = FieldSet(paths: appliedSet.paths.union(others.paths))
-        let released = previous.paths.subtracting(kept.paths).sorted { $0.count > $1.count }
-        for path in released where !kept.hasMember(below: path) {
+        // Outermost first: a released list item goes as a whole, and the key fields of an item that stays
+        // (someone else owns part of it) are never removed, since the item would lose its identity.
+        let released = previous.paths.subtracting(kept.paths).sorted { $0.count < $1.count }
+        for path in released where !kept.hasMember(below: path) && !isKeyField(path) {
             result = FieldSet.removing(path[...], from: result)
         }
 
@@ -143,6 +145,13 @@ public enum ServerSideApply {
         }
 
         public var description: String { message }
+    }
+
+    /// True for `...[name="x"].name`: the key field of an associative list item.
+    static func isKeyField(_ path: [FieldSet.PathElement]) -> Bool {
+        guard path.count >= 2, case .field(let name) = path[path.count - 1], case .key(let keys) = path[path.count - 2]
+        else { return false }
+        return keys[name] != nil
     }
 
     static func entry(manager: String, apiVersion: String, time: String, fields: FieldSet) -> JSONValue {
