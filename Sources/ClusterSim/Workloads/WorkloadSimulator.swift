@@ -1,0 +1,84 @@
+import Foundation
+import Logging
+
+/// The simulated nodes and workloads of the emulated cluster in one piece: a Deployment controller, a kubelet over a
+/// GPU node pool, the container log store, all on one (compressible) simulated clock and writing through one
+/// `ClusterObjectStore`.
+public actor WorkloadSimulator {
+    /// Settings of the simulated workloads.
+    public struct Configuration: Sendable {
+        public var nodeCount: Int
+        public var gpusPerNode: Int
+        /// Simulated seconds per wall second (100: a 5-minute model load takes 3 s).
+        public var timeScale: Double
+        public var defaultLoadSeconds: Double
+        public var defaultPullSeconds: Double
+        /// Pods get consecutive loopback addresses from this base + 2 (`127.1.0.0` → `127.1.0.2`, ...).
+        public var baseAddress: String
+        public var defaultVLLMVersion: VLLMVersion
+        /// Simulated seconds between the controllers' full resyncs.
+        public var resyncSeconds: Double
+        public var maxLogLinesPerContainer: Int
+
+        public init(
+            nodeCount: Int = 2, gpusPerNode: Int = 8, timeScale: Double = 1, defaultLoadSeconds: Double = 120,
+            defaultPullSeconds: Double = 20, baseAddress: String = "127.1.0.0",
+            defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10, maxLogLinesPerContainer: Int = 20_000
+        ) {
+            self.nodeCount = nodeCount
+            self.gpusPerNode = gpusPerNode
+            self.timeScale = timeScale
+            self.defaultLoadSeconds = defaultLoadSeconds
+            self.defaultPullSeconds = defaultPullSeconds
+            self.baseAddress = baseAddress
+            self.defaultVLLMVersion = defaultVLLMVersion
+            self.resyncSeconds = resyncSeconds
+            self.maxLogLinesPerContainer = maxLogLinesPerContainer
+        }
+    }
+
+    public let configuration: Configuration
+    public let clock: any WorkloadClock
+    /// The logs of all simulated containers; hand it to the API server as its `ContainerLogSource`.
+    public let logStore: ContainerLogStore
+    public let deploymentController: DeploymentController
+    public let kubelet: Kubelet
+    private var running = false
+
+    /// - Parameter clock: defaults to a `SimClock` with `configuration.timeScale`.
+    public init(
+        store: any ClusterObjectStore, configuration: Configuration = Configuration(), clock: (any WorkloadClock)? = nil,
+        logger: Logger = Logger(label: "clustersim.workloads", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
+        let clock = clock ?? SimClock(timeScale: configuration.timeScale)
+        self.configuration = configuration
+        self.clock = clock
+        self.logStore = ContainerLogStore(clock: clock, maxLinesPerContainer: configuration.maxLogLinesPerContainer)
+        self.deploymentController = DeploymentController(
+            store: store, clock: clock, resyncSeconds: configuration.resyncSeconds, logger: logger)
+        self.kubelet = Kubelet(
+            store: store, clock: clock, logs: logStore,
+            configuration: KubeletConfiguration(
+                nodeCount: configuration.nodeCount, gpusPerNode: configuration.gpusPerNode,
+                baseAddress: configuration.baseAddress, defaultPullSeconds: configuration.defaultPullSeconds,
+                defaultLoadSeconds: configuration.defaultLoadSeconds,
+                defaultVLLMVersion: configuration.defaultVLLMVersion, resyncSeconds: configuration.resyncSeconds),
+            logger: logger)
+    }
+
+    /// Starts the kubelet and the Deployment controller.
+    public func start() async {
+        guard !running else { return }
+        running = true
+        await kubelet.start()
+        await deploymentController.start()
+    }
+
+    /// Stops both and every simulated process.
+    public func stop() async {
+        guard running else { return }
+        running = false
+        await deploymentController.stop()
+        await kubelet.stop()
+    }
+}
