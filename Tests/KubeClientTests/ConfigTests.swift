@@ -259,7 +259,7 @@ struct ConfigTests {
 
     @Test func execPluginCachesUntilExpiryAndRerunsOn401() async throws {
         let dir = try TempDir()
-        try Self.execScript(dir, expiry: "2027-01-15T08:00:00Z")
+        try Self.execScript(dir, expiry: "2027-01-15T09:00:00Z")
         let path = try dir.write(
             "config",
             Self.kubeconfig(
@@ -273,7 +273,7 @@ struct ConfigTests {
                           provideClusterInfo: true
                     """))
         let config = try ClientConfiguration.fromKubeconfig(paths: [path])
-        // 2027-01-15T07:00:00Z: an hour before expiry.
+        // 2027-01-15T08:00:00Z: an hour before expiry.
         let clock = ManualKubeClock(Date(timeIntervalSince1970: 1_800_000_000))
         let t = ScriptedTransport()
         for (token, status) in [("tok-1", 200), ("tok-1", 200), ("tok-2", 200), ("tok-2", 401), ("tok-3", 200)] {
