@@ -47,7 +47,8 @@ struct ClientAPITests {
     @Test func createPatchDeleteGoldenRequests() async throws {
         let t = ScriptedTransport()
         let cm = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"team-a"},"data":{"k":"v"}}"#
-        t.expect("POST /api/v1/namespaces/team-a/configmaps?fieldManager=mr", contentType: "application/json", body: cm, status: 201, respond: cm)
+        let sortedCM = #"{"apiVersion":"v1","data":{"k":"v"},"kind":"ConfigMap","metadata":{"name":"c","namespace":"team-a"}}"#
+        t.expect("POST /api/v1/namespaces/team-a/configmaps?fieldManager=mr", contentType: "application/json", body: sortedCM, status: 201, respond: cm)
         t.expect(
             "PATCH /api/v1/namespaces/team-a/configmaps/c", contentType: "application/merge-patch+json",
             body: #"{"data":{"k":null}}"#, respond: cm)
@@ -59,7 +60,7 @@ struct ClientAPITests {
             body: #"{"data":{"x":"y"}}"#, respond: cm)
         t.expect(
             "PATCH /api/v1/namespaces/team-a/configmaps/c?fieldManager=modelrollout&force=true",
-            contentType: "application/apply-patch+yaml", body: cm, respond: cm)
+            contentType: "application/apply-patch+yaml", body: sortedCM, respond: cm)
         t.expect(
             "DELETE /api/v1/namespaces/team-a/configmaps/c", contentType: "application/json",
             body: #"{"apiVersion":"v1","kind":"DeleteOptions","propagationPolicy":"Background"}"#,

@@ -40,7 +40,7 @@ struct ConfigTests {
         #expect(config.tls.serverName == "kube.local")
         #expect(config.credentials == .token("abc"))
 
-        let t = ScriptedTransport().expect("GET /api/v1/namespaces/team-a/configmaps/x") { r in
+        let t = ScriptedTransport().expect("GET /api/v1/namespaces/team-a/configmaps/x", respond: #"{"metadata":{"name":"x"}}"#) { r in
             #expect(r.header("Authorization") == "Bearer abc")
         }
         let client = try KubernetesClient(configuration: config, transport: t, clock: ManualKubeClock())
@@ -52,7 +52,7 @@ struct ConfigTests {
         let path = try dir.write("config", Self.kubeconfig(server: "http://127.0.0.1:8080", user: "    token: abc"))
         let config = try ClientConfiguration.fromKubeconfig(paths: [path])
         #expect(config.credentials == .none)
-        let t = ScriptedTransport().expect("GET /api/v1/namespaces/team-a/configmaps/x") { r in
+        let t = ScriptedTransport().expect("GET /api/v1/namespaces/team-a/configmaps/x", respond: #"{"metadata":{"name":"x"}}"#) { r in
             #expect(r.header("Authorization") == nil)
         }
         let client = try KubernetesClient(
@@ -242,9 +242,9 @@ struct ConfigTests {
         #expect(try await provider.authorization() == "Bearer from-file")
     }
 
-    static func execScript(_ dir: TempDir, expiry: String?) throws -> String {
-        let status = expiry.map { #","expirationTimestamp":"\#($0)""# } ?? ""
-        return try dir.write(
+    /// A plugin that counts its runs; the first credential expires at `firstExpiry`, later ones in 2030.
+    static func execScript(_ dir: TempDir, firstExpiry: String) throws -> String {
+        try dir.write(
             "plugin.sh",
             """
             #!/bin/sh
@@ -253,13 +253,15 @@ struct ConfigTests {
             echo $n > "\(dir.path)/count"
             printf '%s' "$KUBERNETES_EXEC_INFO" > "\(dir.path)/info"
             printf '%s' "$PLUGIN_ARG1 $1" > "\(dir.path)/args"
-            echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-'$n'"\(status)}}'
+            exp=2030-01-01T00:00:00Z
+            if [ $n = 1 ]; then exp=\(firstExpiry); fi
+            echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"tok-'$n'","expirationTimestamp":"'$exp'"}}'
             """, executable: true)
     }
 
     @Test func execPluginCachesUntilExpiryAndRerunsOn401() async throws {
         let dir = try TempDir()
-        try Self.execScript(dir, expiry: "2027-01-15T09:00:00Z")
+        try Self.execScript(dir, firstExpiry: "2027-01-15T09:00:00Z")
         let path = try dir.write(
             "config",
             Self.kubeconfig(
