@@ -243,6 +243,7 @@ struct ConfigTests {
     }
 
     /// A plugin that counts its runs; the first credential expires at `firstExpiry`, later ones in 2030.
+    @discardableResult
     static func execScript(_ dir: TempDir, firstExpiry: String) throws -> String {
         try dir.write(
             "plugin.sh",
