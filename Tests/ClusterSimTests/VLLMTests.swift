@@ -10,8 +10,10 @@ struct VLLMTests {
 
     @Test(arguments: [
         (["vllm", "serve", "Qwen/Qwen3-8B"], [String](), "Qwen/Qwen3-8B", "Qwen/Qwen3-8B", 1),
-        (["vllm"], ["serve", "meta/llama", "--served-model-name", "llama", "--tensor-parallel-size", "2"],
-         "meta/llama", "llama", 2),
+        (
+            ["vllm"], ["serve", "meta/llama", "--served-model-name", "llama", "--tensor-parallel-size", "2"],
+            "meta/llama", "llama", 2
+        ),
         (["python3", "-m", "vllm.entrypoints.openai.api_server"], ["--model=org/m", "-tp", "4"], "org/m", "org/m", 4),
         (["/bin/sh", "-c"], ["vllm serve org/x --served-model-name=x --port 9000"], "org/x", "x", 1),
         ([String](), [String](), VLLMLaunchOptions.defaultModel, VLLMLaunchOptions.defaultModel, 1),
@@ -27,7 +29,9 @@ struct VLLMTests {
 
     static let date = Date(timeIntervalSince1970: 1_779_660_000)  // 2026-05-24T22:00:00Z
 
-    func render(_ version: VLLMVersion, tp: Int = 1, failure: VLLMFailure? = nil) -> (lines: [String], steps: [VLLMStartupStep]) {
+    func render(_ version: VLLMVersion, tp: Int = 1, failure: VLLMFailure? = nil) -> (
+        lines: [String], steps: [VLLMStartupStep]
+    ) {
         let options = VLLMLaunchOptions(model: "org/model", servedModelName: "served", tensorParallelSize: tp)
         let script = VLLMStartupScript(
             options: options, version: version, loadSeconds: 170.7, downloadSeconds: 14.5, engineInitSeconds: 3.96,
@@ -54,7 +58,8 @@ struct VLLMTests {
         #expect(try matches(lines, e + #"Time spent downloading weights for org/model: 14\.500000 seconds"#) == 1)
         #expect(try matches(lines, e + #"Loading weights took \d+\.\d\d seconds"#) == 1)
         #expect(try matches(lines, e + #"Model loading took 14\.2434 GiB and 170\.700000 seconds"#) == 1)
-        #expect(try matches(lines, e + #"init engine \(profile, create kv cache, warmup model\) took 3\.96 seconds"#) == 1)
+        #expect(
+            try matches(lines, e + #"init engine \(profile, create kv cache, warmup model\) took 3\.96 seconds"#) == 1)
         #expect(try matches(lines, p + #"Starting vLLM API server 0 on http://0\.0\.0\.0:8000"#) == 1)
         #expect(try matches(lines, p + "Available routes are:") == 1)
         #expect(try matches(lines, p + #"Route: /v1/models, Methods: GET"#) == 1)
@@ -63,27 +68,39 @@ struct VLLMTests {
         #expect(try matches(lines, #"\(APIServer pid=1\) INFO:     Application startup complete\."#) == 1)
         // Listening starts only after the startup-complete line.
         let listen = try #require(steps.firstIndex(of: .listen))
-        let complete = try #require(steps.firstIndex {
-            if case .log(let r) = $0 { return r.contains { $0.message == "Application startup complete." } }
-            return false
-        })
+        let complete = try #require(
+            steps.firstIndex {
+                if case .log(let r) = $0 { return r.contains { $0.message == "Application startup complete." } }
+                return false
+            })
         #expect(complete < listen)
     }
 
     @Test func tensorParallelRanksLogTheirOwnLoadLines() throws {
         let (lines, _) = render(.modern, tp: 2)
-        #expect(try matches(lines, #"\(Worker_TP0 pid=301\) INFO .* Model loading took 7\.1217 GiB and 170\.700000 seconds"#) == 1)
-        #expect(try matches(lines, #"\(Worker_TP1 pid=302\) INFO .* Model loading took 7\.1217 GiB and \d+\.\d{6} seconds"#) == 1)
+        #expect(
+            try matches(
+                lines, #"\(Worker_TP0 pid=301\) INFO .* Model loading took 7\.1217 GiB and 170\.700000 seconds"#) == 1)
+        #expect(
+            try matches(lines, #"\(Worker_TP1 pid=302\) INFO .* Model loading took 7\.1217 GiB and \d+\.\d{6} seconds"#)
+                == 1)
     }
 
     @Test func legacyFormat() throws {
         let (lines, _) = render(.legacy, tp: 2)
-        #expect(try matches(lines, #"INFO 05-24 22:00:00 api_server\.py:528\] vLLM API server version 0\.6\.3\.post1"#) == 1)
-        #expect(try matches(lines, #"INFO 05-24 22:00:00 model_runner\.py:\d+\] Loading model weights took 7\.1217 GB"#) == 1)
-        #expect(try matches(lines, #"\(VllmWorkerProcess pid=302\) INFO .* Loading model weights took 7\.1217 GB"#) == 1)
+        #expect(
+            try matches(lines, #"INFO 05-24 22:00:00 api_server\.py:528\] vLLM API server version 0\.6\.3\.post1"#) == 1
+        )
+        #expect(
+            try matches(lines, #"INFO 05-24 22:00:00 model_runner\.py:\d+\] Loading model weights took 7\.1217 GB"#)
+                == 1)
+        #expect(
+            try matches(lines, #"\(VllmWorkerProcess pid=302\) INFO .* Loading model weights took 7\.1217 GB"#) == 1)
         #expect(try matches(lines, #"INFO .* Starting vLLM API server on http://0\.0\.0\.0:8000"#) == 1)
         #expect(try matches(lines, #"INFO:     Application startup complete\."#) == 1)
-        #expect(try matches(lines, #"INFO:     Uvicorn running on socket \('0\.0\.0\.0', 8000\) \(Press CTRL\+C to quit\)"#) == 1)
+        #expect(
+            try matches(lines, #"INFO:     Uvicorn running on socket \('0\.0\.0\.0', 8000\) \(Press CTRL\+C to quit\)"#)
+                == 1)
         #expect(try matches(lines, #".*Model loading took.*"#) == 0)
     }
 
@@ -116,7 +133,9 @@ struct VLLMTests {
         let store = ContainerLogStore(clock: SimClock())
         init() {}
         func start() async { await store.containerStarted(namespace: "ns", pod: "p", container: "vllm") }
-        func append(_ line: String) async { await store.append(namespace: "ns", pod: "p", container: "vllm", line: line) }
+        func append(_ line: String) async {
+            await store.append(namespace: "ns", pod: "p", container: "vllm", line: line)
+        }
         func lines() async -> [String] {
             (await store.lines(namespace: "ns", pod: "p", container: "vllm") ?? []).map(\.text)
         }
@@ -154,7 +173,8 @@ struct VLLMTests {
         #expect(modelsJSON["data"]?.arrayValue?.first?["owned_by"] == "vllm")
 
         let body = #"{"model":"served-model","prompt":"Hello there","max_tokens":5,"stream":true}"#
-        let stream = try LoopbackHTTP.request(host: host, port: 8000, method: "POST", path: "/v1/completions", body: body)
+        let stream = try LoopbackHTTP.request(
+            host: host, port: 8000, method: "POST", path: "/v1/completions", body: body)
         #expect(stream.status == 200)
         #expect(stream.headers["content-type"]?.hasPrefix("text/event-stream") == true)
         let events = stream.body.components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -165,13 +185,15 @@ struct VLLMTests {
         #expect(chunks.last?["choices"]?.arrayValue?.first?["finish_reason"] == "length")
 
         let chat = #"{"model":"served-model","messages":[{"role":"user","content":"hi"}],"max_tokens":3}"#
-        let chatReply = try LoopbackHTTP.request(host: host, port: 8000, method: "POST", path: "/v1/chat/completions", body: chat)
+        let chatReply = try LoopbackHTTP.request(
+            host: host, port: 8000, method: "POST", path: "/v1/chat/completions", body: chat)
         let chatJSON = try JSONValue.parse(chatReply.body)
         #expect(chatJSON["object"] == "chat.completion")
         #expect(chatJSON[path: ["usage", "completion_tokens"]] == 3)
 
         let wrongModel = #"{"model":"nope","prompt":"x"}"#
-        let notFound = try LoopbackHTTP.request(host: host, port: 8000, method: "POST", path: "/v1/completions", body: wrongModel)
+        let notFound = try LoopbackHTTP.request(
+            host: host, port: 8000, method: "POST", path: "/v1/completions", body: wrongModel)
         #expect(notFound.status == 404)
 
         let metrics = try LoopbackHTTP.request(host: host, port: 8000, path: "/metrics")
@@ -193,7 +215,10 @@ struct VLLMTests {
         let complete = try #require(lines.firstIndex { $0.hasSuffix("Application startup complete.") })
         let access = try #require(lines.firstIndex { $0.hasSuffix(#""GET /v1/models HTTP/1.1" 200 OK"#) })
         #expect(complete < access)
-        #expect(try matches([lines[access]], #"\(APIServer pid=1\) INFO:     127\.0\.0\.1:\d+ - "GET /v1/models HTTP/1\.1" 200 OK"#) == 1)
+        #expect(
+            try matches(
+                [lines[access]], #"\(APIServer pid=1\) INFO:     127\.0\.0\.1:\d+ - "GET /v1/models HTTP/1\.1" 200 OK"#)
+                == 1)
 
         await vllm.stop()
         #expect(await vllm.phase == .stopped)
@@ -211,7 +236,8 @@ struct VLLMTests {
         let sink = LineSink()
         await sink.start()
         let vllm = SimulatedVLLM(
-            configuration: .init(host: host, options: VLLMLaunchOptions(model: "m"), loadSeconds: 100, failure: .cudaOutOfMemory),
+            configuration: .init(
+                host: host, options: VLLMLaunchOptions(model: "m"), loadSeconds: 100, failure: .cudaOutOfMemory),
             clock: SimClock(timeScale: 1000), log: { await sink.append($0) })
         await vllm.start()
         #expect(await vllm.waitUntilServing() == false)
@@ -225,7 +251,9 @@ struct VLLMTests {
     static func parsePrometheus(_ text: String) -> [String: Double] {
         var samples: [String: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
             samples[String(line[..<space])] = value
         }
         return samples

@@ -24,7 +24,8 @@ struct WorkloadLogStoreTests {
         await store.containerStarted(namespace: "ns", pod: "p", container: "c")
         for i in 0..<5 {
             await store.append(
-                namespace: "ns", pod: "p", container: "c", line: "line \(i)", at: Self.t0.addingTimeInterval(Double(i * 10)))
+                namespace: "ns", pod: "p", container: "c", line: "line \(i)",
+                at: Self.t0.addingTimeInterval(Double(i * 10)))
         }
         return store
     }
@@ -69,7 +70,8 @@ struct WorkloadLogStoreTests {
 
     @Test func followYieldsNewLinesUntilTheContainerStops() async {
         let store = await filledStore()
-        let stream = await store.logStream(namespace: "ns", pod: "p", container: "c", query: LogQuery(tailLines: 1, follow: true))
+        let stream = await store.logStream(
+            namespace: "ns", pod: "p", container: "c", query: LogQuery(tailLines: 1, follow: true))
         guard let stream else {
             Issue.record("no stream")
             return
@@ -112,7 +114,8 @@ struct WorkloadLogStoreTests {
 
     @Test func podRemovalEndsFollowersAndForgetsTheLog() async {
         let store = await filledStore()
-        let stream = await store.logStream(namespace: "ns", pod: "p", container: "c", query: LogQuery(tailLines: 0, follow: true))
+        let stream = await store.logStream(
+            namespace: "ns", pod: "p", container: "c", query: LogQuery(tailLines: 0, follow: true))
         await store.removePod(namespace: "ns", pod: "p")
         var count = 0
         if let stream { for await _ in stream { count += 1 } }

@@ -39,18 +39,20 @@ public actor DeploymentController {
         let resync = resyncSeconds
         tasks.append(Task { for await _ in deployments { continuation.yield() } })
         tasks.append(Task { for await _ in pods { continuation.yield() } })
-        tasks.append(Task {
-            while !Task.isCancelled {
-                continuation.yield()
-                do { try await clock.sleep(simulatedSeconds: resync) } catch { return }
-            }
-        })
-        tasks.append(Task {
-            for await _ in triggers {
-                if Task.isCancelled { return }
-                await self.reconcileAll()
-            }
-        })
+        tasks.append(
+            Task {
+                while !Task.isCancelled {
+                    continuation.yield()
+                    do { try await clock.sleep(simulatedSeconds: resync) } catch { return }
+                }
+            })
+        tasks.append(
+            Task {
+                for await _ in triggers {
+                    if Task.isCancelled { return }
+                    await self.reconcileAll()
+                }
+            })
     }
 
     /// Stops all watching and reconciling.
@@ -105,7 +107,8 @@ public actor DeploymentController {
             available = now.timeIntervalSince(since) >= Double(minReadySeconds)
         }
         let scheduled = (pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty == false
-        return DeploymentPodView(name: name, created: created, scheduled: scheduled, ready: isReady, available: available)
+        return DeploymentPodView(
+            name: name, created: created, scheduled: scheduled, ready: isReady, available: available)
     }
 
     private func reconcile(_ deployment: JSONValue, pods: [JSONValue]) async {
@@ -143,7 +146,11 @@ public actor DeploymentController {
         }
 
         let maxUnavailable: Int
-        if case .rollingUpdate(_, let unavailable) = strategy { maxUnavailable = unavailable } else { maxUnavailable = 0 }
+        if case .rollingUpdate(_, let unavailable) = strategy {
+            maxUnavailable = unavailable
+        } else {
+            maxUnavailable = 0
+        }
         let counts = DeploymentPlanner.Counts(
             desired: desired, replicas: live.count, updated: new.count, ready: (new + old).filter(\.ready).count,
             available: (new + old).filter(\.available).count, oldReplicas: old.count)

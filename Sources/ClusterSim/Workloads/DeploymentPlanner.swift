@@ -68,7 +68,8 @@ public enum DeploymentPlanner {
 
     /// Resolves an int-or-percent (`1`, `"25%"`) against `total`, rounding up or down; `nil`/invalid gives the
     /// default.
-    public static func resolve(_ value: JSONValue?, total: Int, roundUp: Bool, default fallback: String = "25%") -> Int {
+    public static func resolve(_ value: JSONValue?, total: Int, roundUp: Bool, default fallback: String = "25%") -> Int
+    {
         let v = value ?? .string(fallback)
         if let i = v.intValue { return max(0, Int(i)) }
         if let s = v.stringValue, s.hasSuffix("%"), let p = Double(s.dropLast()) {
@@ -191,7 +192,8 @@ public enum DeploymentPlanner {
         let minAvailable = c.desired - maxUnavailable
         let available =
             c.available >= minAvailable
-            ? condition("Available", true, "MinimumReplicasAvailable", "Deployment has minimum availability.", touch: false)
+            ? condition(
+                "Available", true, "MinimumReplicasAvailable", "Deployment has minimum availability.", touch: false)
             : condition(
                 "Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.",
                 touch: false)

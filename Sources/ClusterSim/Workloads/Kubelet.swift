@@ -141,20 +141,22 @@ public actor Kubelet {
         await registerNodes()
         let changes = await store.changes(.pods)
         for pod in await store.list(.pods, namespace: nil) { await handle(pod, deleted: false) }
-        tasks.append(Task {
-            for await change in changes {
-                if Task.isCancelled { return }
-                await self.handle(change.object, deleted: change.kind == .deleted)
-            }
-        })
+        tasks.append(
+            Task {
+                for await change in changes {
+                    if Task.isCancelled { return }
+                    await self.handle(change.object, deleted: change.kind == .deleted)
+                }
+            })
         let clock = self.clock
         let resync = max(0.1, configuration.resyncSeconds)
-        tasks.append(Task {
-            while !Task.isCancelled {
-                do { try await clock.sleep(simulatedSeconds: resync) } catch { return }
-                await self.resync()
-            }
-        })
+        tasks.append(
+            Task {
+                while !Task.isCancelled {
+                    do { try await clock.sleep(simulatedSeconds: resync) } catch { return }
+                    await self.resync()
+                }
+            })
     }
 
     /// Stops watching and stops every process (pods keep their last written status).
@@ -250,7 +252,8 @@ public actor Kubelet {
     static func gpuRequest(_ pod: JSONValue) -> Int {
         var total = 0
         for container in pod[path: ["spec", "containers"]]?.arrayValue ?? [] {
-            let value = container[path: ["resources", "limits", "nvidia.com/gpu"]]
+            let value =
+                container[path: ["resources", "limits", "nvidia.com/gpu"]]
                 ?? container[path: ["resources", "requests", "nvidia.com/gpu"]]
             if let i = value?.intValue {
                 total += Int(i)
@@ -341,7 +344,8 @@ public actor Kubelet {
         await writeStatus(key)
         let annotations = pod[path: ["metadata", "annotations"]]?.objectValue ?? [:]
         let specs = pod[path: ["spec", "containers"]]?.arrayValue ?? []
-        let pullSeconds = annotations[SimAnnotations.pullSeconds]?.stringValue.flatMap(Double.init)
+        let pullSeconds =
+            annotations[SimAnnotations.pullSeconds]?.stringValue.flatMap(Double.init)
             ?? configuration.defaultPullSeconds
         for (index, spec) in specs.enumerated() {
             let image = spec["image"]?.stringValue ?? ""
@@ -372,7 +376,9 @@ public actor Kubelet {
     ) async {
         var backoff = 10.0
         while !Task.isCancelled {
-            guard let process = await launch(key: key, index: index, spec: spec, annotations: annotations) else { return }
+            guard let process = await launch(key: key, index: index, spec: spec, annotations: annotations) else {
+                return
+            }
             let probe = Task { await self.probeLoop(key: key, index: index, spec: spec) }
             let code = await process.waitForExit()
             probe.cancel()
@@ -412,11 +418,14 @@ public actor Kubelet {
             let options = VLLMLaunchOptions.parse(
                 command: (spec["command"]?.arrayValue ?? []).compactMap(\.stringValue),
                 args: (spec["args"]?.arrayValue ?? []).compactMap(\.stringValue))
-            let port = options.port
+            let port =
+                options.port
                 ?? (spec["ports"]?.arrayValue?.first?["containerPort"]?.intValue).map { Int($0) } ?? 8000
-            let version = annotations[SimAnnotations.vllmVersion]?.stringValue.flatMap(VLLMVersion.init)
+            let version =
+                annotations[SimAnnotations.vllmVersion]?.stringValue.flatMap(VLLMVersion.init)
                 ?? configuration.defaultVLLMVersion
-            let load = annotations[SimAnnotations.loadSeconds]?.stringValue.flatMap(Double.init)
+            let load =
+                annotations[SimAnnotations.loadSeconds]?.stringValue.flatMap(Double.init)
                 ?? configuration.defaultLoadSeconds
             let engineInit = annotations[SimAnnotations.engineInitSeconds]?.stringValue.flatMap(Double.init)
             let failure = annotations[SimAnnotations.fail]?.stringValue.flatMap(VLLMFailure.init(annotation:))
@@ -437,7 +446,9 @@ public actor Kubelet {
             $0.state = .running(startedAt: now)
             $0.started = true
             $0.ready = readyAtStart
-            $0.containerID = "containerd://" + (0..<64).map { _ in "0123456789abcdef".randomElement().map(String.init) ?? "0" }.joined()
+            $0.containerID =
+                "containerd://"
+                + (0..<64).map { _ in "0123456789abcdef".randomElement().map(String.init) ?? "0" }.joined()
         }
         await process.start()
         await writeStatus(key)
@@ -446,7 +457,8 @@ public actor Kubelet {
 
     private func exited(key: PodKey, index: Int, code: Int32) async {
         let now = clock.now()
-        await logs.containerStopped(namespace: key.namespace, pod: key.name, container: pods[key]?.containers[index].name ?? "")
+        await logs.containerStopped(
+            namespace: key.namespace, pod: key.name, container: pods[key]?.containers[index].name ?? "")
         setContainer(key, index) {
             var startedAt = now
             if case .running(let s) = $0.state { startedAt = s }
@@ -479,7 +491,8 @@ public actor Kubelet {
         let path = http["path"]?.stringValue ?? "/"
         var port = http["port"]?.intValue.map(Int.init) ?? 0
         if let named = http["port"]?.stringValue {
-            port = (spec["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == named }?["containerPort"]?
+            port =
+                (spec["ports"]?.arrayValue ?? []).first { $0["name"]?.stringValue == named }?["containerPort"]?
                 .intValue.map(Int.init) ?? Int(named) ?? 0
         }
         var successes = 0
@@ -512,7 +525,8 @@ public actor Kubelet {
     static func httpProbe(host: String, port: Int, path: String, timeoutSeconds: Double) async -> Bool {
         let request = HTTPClientRequest(url: "http://\(host):\(port)\(path.hasPrefix("/") ? path : "/" + path)")
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
+            let response = try await HTTPClient.shared.execute(
+                request, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
             _ = try? await response.body.collect(upTo: 1 << 20)
             return (200..<400).contains(Int(response.status.code))
         } catch {
@@ -547,7 +561,8 @@ public actor Kubelet {
             return [
                 "terminated": [
                     "exitCode": .int(Int64(code)), "reason": .string(reason),
-                    "startedAt": .string(KubeTime.format(startedAt)), "finishedAt": .string(KubeTime.format(finishedAt)),
+                    "startedAt": .string(KubeTime.format(startedAt)),
+                    "finishedAt": .string(KubeTime.format(finishedAt)),
                 ]
             ]
         }
@@ -592,7 +607,8 @@ public actor Kubelet {
         ]
         let statuses: [JSONValue] = runtime.containers.map { c in
             var s: [String: JSONValue] = [
-                "name": .string(c.name), "image": .string(c.image), "imageID": .string(c.image.isEmpty ? "" : "\(c.image)@sha256:0"),
+                "name": .string(c.name), "image": .string(c.image),
+                "imageID": .string(c.image.isEmpty ? "" : "\(c.image)@sha256:0"),
                 "ready": .bool(c.ready), "started": .bool(c.started), "restartCount": .int(Int64(c.restartCount)),
                 "state": Self.stateJSON(c.state), "lastState": c.lastState.map(Self.stateJSON) ?? [:],
             ]

@@ -74,7 +74,8 @@ public actor SimulatedVLLM {
 
     /// - Parameters:
     ///   - log: receives every log line (without newline), in order; the kubelet appends them to the pod's log.
-    public init(configuration: Configuration, clock: any WorkloadClock, log: @escaping @Sendable (String) async -> Void) {
+    public init(configuration: Configuration, clock: any WorkloadClock, log: @escaping @Sendable (String) async -> Void)
+    {
         self.configuration = configuration
         self.clock = clock
         self.log = log
@@ -148,6 +149,7 @@ public actor SimulatedVLLM {
                 do { try await clock.sleep(simulatedSeconds: seconds) } catch { return }
             case .listen:
                 guard await listen() else {
+                    guard phase == .loading else { return }
                     let now = clock.now()
                     let record = VLLMLogRecord(
                         process: .apiServer, level: "ERROR", file: "", line: 0,
@@ -183,7 +185,7 @@ public actor SimulatedVLLM {
         let router = Router(context: VLLMRequestContext.self)
         let handler = VLLMRequestHandler(
             configuration: configuration, clock: clock, metrics: metrics, formatter: formatter, log: log)
-        router.add(middleware: AccessLogMiddleware(formatter: formatter, log: log))
+        router.add(middleware: AccessLogMiddleware(formatter: formatter, clock: clock, log: log))
         handler.register(on: router)
         let (events, continuation) = AsyncStream<Bool>.makeStream()
         let app = Application(
@@ -219,6 +221,7 @@ struct VLLMRequestContext: RequestContext, RemoteAddressRequestContext {
 struct AccessLogMiddleware: RouterMiddleware {
     typealias Context = VLLMRequestContext
     let formatter: VLLMLogFormatter
+    let clock: any WorkloadClock
     let log: @Sendable (String) async -> Void
 
     func handle(
@@ -241,6 +244,6 @@ struct AccessLogMiddleware: RouterMiddleware {
             process: .apiServer, file: "", line: 0,
             message: "\(peer) - \"\(request.method.rawValue) \(request.uri.path) HTTP/1.1\" \(code) \(reason)",
             uvicorn: true)
-        await log(formatter.format(record, at: Date()))
+        await log(formatter.format(record, at: clock.now()))
     }
 }

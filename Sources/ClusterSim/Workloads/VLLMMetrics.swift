@@ -139,7 +139,8 @@ actor VLLMMetrics {
             sample("vllm:gpu_cache_usage_perc", base, usage)
         }
         counter("vllm:prompt_tokens", "Number of prefill tokens processed.", [(base, promptTokens)], into: &out)
-        counter("vllm:generation_tokens", "Number of generation tokens processed.", [(base, generationTokens)], into: &out)
+        counter(
+            "vllm:generation_tokens", "Number of generation tokens processed.", [(base, generationTokens)], into: &out)
         let reasons = Set(successByReason.keys).union(["stop", "length", "abort"]).sorted()
         counter(
             "vllm:request_success", "Count of successfully processed requests.",

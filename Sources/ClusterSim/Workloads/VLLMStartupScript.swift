@@ -83,7 +83,8 @@ struct VLLMLogFormatter: Sendable {
             let level = record.level + ":"
             return tag(record.process) + level.padding(toLength: 10, withPad: " ", startingAt: 0) + record.message
         }
-        let location = version.bracketedSourceLocation ? "[\(record.file):\(record.line)] " : "\(record.file):\(record.line)] "
+        let location =
+            version.bracketedSourceLocation ? "[\(record.file):\(record.line)] " : "\(record.file):\(record.line)] "
         return tag(record.process) + "\(record.level) \(Self.stamp(date)) " + location + record.message
     }
 }
@@ -123,49 +124,59 @@ struct VLLMStartupScript {
         if version.atLeast(19) {
             banner.append(api("api_server.py", 1956, "vLLM server version \(version.text), serving model \(model)"))
         } else {
-            banner.append(api("api_server.py", version.tagsEveryProcess ? 1839 : 528, "vLLM API server version \(version.text)"))
+            banner.append(
+                api("api_server.py", version.tagsEveryProcess ? 1839 : 528, "vLLM API server version \(version.text)"))
         }
         let served = options.servedModelName.map { "['\($0)']" } ?? "None"
         if version.tagsEveryProcess {
             var args = "'model': '\(model)'"
-            if let name = options.servedModelName { args = "'model_tag': '\(model)', " + args + ", 'served_model_name': ['\(name)']" }
+            if let name = options.servedModelName {
+                args = "'model_tag': '\(model)', " + args + ", 'served_model_name': ['\(name)']"
+            }
             if tp > 1 { args += ", 'tensor_parallel_size': \(tp)" }
             banner.append(api("utils.py", 233, "non-default args: {\(args)}"))
             banner.append(api("model.py", 547, "Resolved architecture: Qwen3ForCausalLM"))
             banner.append(api("model.py", 1510, "Using max model len \(maxLen)"))
         } else {
-            banner.append(api(
-                "api_server.py", 529,
-                "args: Namespace(host=None, port=\(port), model='\(model)', served_model_name=\(served), "
-                    + "tensor_parallel_size=\(tp), max_model_len=\(options.maxModelLen.map(String.init) ?? "None"))"))
+            banner.append(
+                api(
+                    "api_server.py", 529,
+                    "args: Namespace(host=None, port=\(port), model='\(model)', served_model_name=\(served), "
+                        + "tensor_parallel_size=\(tp), max_model_len=\(options.maxModelLen.map(String.init) ?? "None"))"
+                ))
         }
         steps.append(.log(banner))
         steps.append(.wait(1))
         if version.tagsEveryProcess {
-            steps.append(.log([
-                core("core.py", 644, "Waiting for init message from front-end."),
-                core(
-                    "core.py", 77,
-                    "Initializing a V1 LLM engine (v\(version.text)) with config: model='\(model)', "
-                        + "speculative_config=None, tokenizer='\(model)', max_seq_len=\(maxLen), "
-                        + "tensor_parallel_size=\(tp), served_model_name=\(options.servedModelID)"),
-            ]))
+            steps.append(
+                .log([
+                    core("core.py", 644, "Waiting for init message from front-end."),
+                    core(
+                        "core.py", 77,
+                        "Initializing a V1 LLM engine (v\(version.text)) with config: model='\(model)', "
+                            + "speculative_config=None, tokenizer='\(model)', max_seq_len=\(maxLen), "
+                            + "tensor_parallel_size=\(tp), served_model_name=\(options.servedModelID)"),
+                ]))
         } else {
-            steps.append(.log([
-                api(
-                    "llm_engine.py", 237,
-                    "Initializing an LLM engine (v\(version.text)) with config: model='\(model)', "
-                        + "tokenizer='\(model)', max_seq_len=\(maxLen), tensor_parallel_size=\(tp), "
-                        + "served_model_name=\(options.servedModelID)")
-            ]))
+            steps.append(
+                .log([
+                    api(
+                        "llm_engine.py", 237,
+                        "Initializing an LLM engine (v\(version.text)) with config: model='\(model)', "
+                            + "tokenizer='\(model)', max_seq_len=\(maxLen), tensor_parallel_size=\(tp), "
+                            + "served_model_name=\(options.servedModelID)")
+                ]))
         }
         steps.append(.wait(1))
 
         // Weight loading, per rank.
         let runnerFile = version.tagsEveryProcess ? "gpu_model_runner.py" : "model_runner.py"
-        steps.append(.log(loaders.map {
-            VLLMLogRecord(process: $0, file: runnerFile, line: 1056, message: "Starting to load model \(model)...")
-        }))
+        steps.append(
+            .log(
+                loaders.map {
+                    VLLMLogRecord(
+                        process: $0, file: runnerFile, line: 1056, message: "Starting to load model \(model)...")
+                }))
         if failure == .hubUnauthorized {
             steps.append(.wait(1))
             steps.append(.log(hubUnauthorizedTraceback(loaders.first ?? .apiServer)))
@@ -176,11 +187,14 @@ struct VLLMStartupScript {
         if download > 0 {
             steps.append(.wait(download))
             if version.reportsLoadDuration {
-                steps.append(.log(loaders.map {
-                    VLLMLogRecord(
-                        process: $0, file: "weight_utils.py", line: 392,
-                        message: "Time spent downloading weights for \(model): \(Self.seconds(download)) seconds")
-                }))
+                steps.append(
+                    .log(
+                        loaders.map {
+                            VLLMLogRecord(
+                                process: $0, file: "weight_utils.py", line: 392,
+                                message:
+                                    "Time spent downloading weights for \(model): \(Self.seconds(download)) seconds")
+                        }))
             }
         }
         steps.append(.wait(max(0, loadSeconds - download)))
@@ -191,11 +205,13 @@ struct VLLMStartupScript {
             let took = loadSeconds * (1 - 0.004 * Double(index))
             let weights = max(0.01, took - download)
             if version.reportsLoadDuration {
-                loadLines.append(VLLMLogRecord(
-                    process: process, file: "default_loader.py", line: 267,
-                    message: String(format: "Loading weights took %.2f seconds", weights * 0.9)))
+                loadLines.append(
+                    VLLMLogRecord(
+                        process: process, file: "default_loader.py", line: 267,
+                        message: String(format: "Loading weights took %.2f seconds", weights * 0.9)))
             }
-            loadLines.append(VLLMLogRecord(process: process, file: runnerFile, line: 1067, message: loadLine(perRank, took)))
+            loadLines.append(
+                VLLMLogRecord(process: process, file: runnerFile, line: 1067, message: loadLine(perRank, took)))
         }
         steps.append(.log(loadLines))
 
@@ -212,15 +228,20 @@ struct VLLMStartupScript {
         if version.tagsEveryProcess || version.bracketedSourceLocation {
             engine.append(core("gpu_worker.py", 298, "Available KV cache memory: 52.31 GiB"))
             engine.append(core("kv_cache_utils.py", 1087, "GPU KV cache size: 489,744 tokens"))
-            engine.append(core(
-                "kv_cache_utils.py", 1091,
-                String(format: "Maximum concurrency for %d tokens per request: %.2fx", maxLen, 489_744.0 / Double(maxLen))))
+            engine.append(
+                core(
+                    "kv_cache_utils.py", 1091,
+                    String(
+                        format: "Maximum concurrency for %d tokens per request: %.2fx", maxLen,
+                        489_744.0 / Double(maxLen))))
         } else {
             engine.append(api("gpu_executor.py", 122, "# GPU blocks: 27350, # CPU blocks: 2048"))
-            engine.append(api("model_runner.py", 1383, "Graph capturing finished in \(max(1, Int(engineInitSeconds / 2))) secs."))
+            engine.append(
+                api("model_runner.py", 1383, "Graph capturing finished in \(max(1, Int(engineInitSeconds / 2))) secs."))
         }
         if version.atLeast(7) {
-            let took = version.atLeast(24)
+            let took =
+                version.atLeast(24)
                 ? String(format: "%.2f s", engineInitSeconds) : String(format: "%.2f seconds", engineInitSeconds)
             engine.append(core("core.py", 210, "init engine (profile, create kv cache, warmup model) took \(took)"))
         }
@@ -235,7 +256,9 @@ struct VLLMStartupScript {
         } else {
             serverLine = "Starting vLLM API server on http://0.0.0.0:\(port)"
         }
-        var server: [VLLMLogRecord] = [api("api_server.py", 1912, serverLine), api("launcher.py", 34, "Available routes are:")]
+        var server: [VLLMLogRecord] = [
+            api("api_server.py", 1912, serverLine), api("launcher.py", 34, "Available routes are:"),
+        ]
         for (path, methods) in Self.routes {
             server.append(api("launcher.py", 42, "Route: \(path), Methods: \(methods)"))
         }
@@ -266,8 +289,12 @@ struct VLLMStartupScript {
         if version.major == 0, version.minor == 8, version.patch < 5 {
             return String(format: "Model loading took %.4f GB and %.6f seconds", gib, seconds)
         }
-        if version.atLeast(14) { return String(format: "Model loading took %.2f GiB memory and %.6f seconds", gib, seconds) }
-        if version.atLeast(12) { return String(format: "Model loading took %.4f GiB memory and %.6f seconds", gib, seconds) }
+        if version.atLeast(14) {
+            return String(format: "Model loading took %.2f GiB memory and %.6f seconds", gib, seconds)
+        }
+        if version.atLeast(12) {
+            return String(format: "Model loading took %.4f GiB memory and %.6f seconds", gib, seconds)
+        }
         return String(format: "Model loading took %.4f GiB and %.6f seconds", gib, seconds)
     }
 
@@ -284,21 +311,35 @@ struct VLLMStartupScript {
             "    super().__init__(vllm_config, executor_class, log_stats,",
             "  File \"/usr/local/lib/python3.12/dist-packages/vllm/v1/engine/core.py\", line 92, in __init__",
             "    self._initialize_kv_caches(vllm_config)",
-            "  File \"/usr/local/lib/python3.12/dist-packages/vllm/v1/worker/gpu_worker.py\", line 243, in determine_available_memory",
+            "  File \"/usr/local/lib/python3.12/dist-packages/vllm/v1/worker/gpu_worker.py\", line 243, in "
+                + "determine_available_memory",
             "    self.model_runner.profile_run()",
             oom,
         ]
         if version.tagsEveryProcess {
-            var records = [VLLMLogRecord(process: .engineCore, level: "ERROR", file: "core.py", line: 708, message: "EngineCore failed to start.")]
-            records += body.map { VLLMLogRecord(process: .engineCore, level: "ERROR", file: "core.py", line: 708, message: $0) }
-            records.append(VLLMLogRecord(
-                process: .apiServer, level: "ERROR", file: "api_server.py", line: 1483,
-                message: "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}"))
+            var records = [
+                VLLMLogRecord(
+                    process: .engineCore, level: "ERROR", file: "core.py", line: 708,
+                    message: "EngineCore failed to start.")
+            ]
+            records += body.map {
+                VLLMLogRecord(process: .engineCore, level: "ERROR", file: "core.py", line: 708, message: $0)
+            }
+            records.append(
+                VLLMLogRecord(
+                    process: .apiServer, level: "ERROR", file: "api_server.py", line: 1483,
+                    message:
+                        "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}"
+                ))
             return records
         }
-        var records = body.map { VLLMLogRecord(process: process, level: "ERROR", file: "engine.py", line: 160, message: $0) }
-        records.append(VLLMLogRecord(
-            process: .apiServer, level: "ERROR", file: "engine.py", line: 389, message: "RuntimeError: Engine process failed to start."))
+        var records = body.map {
+            VLLMLogRecord(process: process, level: "ERROR", file: "engine.py", line: 160, message: $0)
+        }
+        records.append(
+            VLLMLogRecord(
+                process: .apiServer, level: "ERROR", file: "engine.py", line: 389,
+                message: "RuntimeError: Engine process failed to start."))
         return records
     }
 
@@ -306,19 +347,26 @@ struct VLLMStartupScript {
         let proc: VLLMProcess = version.tagsEveryProcess ? .engineCore : .apiServer
         var records: [VLLMLogRecord] = []
         if version.tagsEveryProcess {
-            records.append(VLLMLogRecord(process: proc, level: "ERROR", file: "core.py", line: 708, message: "EngineCore failed to start."))
+            records.append(
+                VLLMLogRecord(
+                    process: proc, level: "ERROR", file: "core.py", line: 708, message: "EngineCore failed to start."))
         }
         let body = [
             "Traceback (most recent call last):",
-            "  File \"/usr/local/lib/python3.12/dist-packages/huggingface_hub/utils/_http.py\", line 409, in hf_raise_for_status",
+            "  File \"/usr/local/lib/python3.12/dist-packages/huggingface_hub/utils/_http.py\", line 409, in "
+                + "hf_raise_for_status",
             "    response.raise_for_status()",
-            "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: https://huggingface.co/\(options.model)/resolve/main/config.json",
+            "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
+                + "https://huggingface.co/\(options.model)/resolve/main/config.json",
         ]
         records += body.map { VLLMLogRecord(process: proc, level: "ERROR", file: "core.py", line: 708, message: $0) }
         if version.tagsEveryProcess {
-            records.append(VLLMLogRecord(
-                process: .apiServer, level: "ERROR", file: "api_server.py", line: 1483,
-                message: "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}"))
+            records.append(
+                VLLMLogRecord(
+                    process: .apiServer, level: "ERROR", file: "api_server.py", line: 1483,
+                    message:
+                        "RuntimeError: Engine core initialization failed. See root cause above. Failed core proc(s): {}"
+                ))
         }
         _ = process
         return records

@@ -47,7 +47,8 @@ public actor WorkloadSimulator {
 
     /// - Parameter clock: defaults to a `SimClock` with `configuration.timeScale`.
     public init(
-        store: any ClusterObjectStore, configuration: Configuration = Configuration(), clock: (any WorkloadClock)? = nil,
+        store: any ClusterObjectStore, configuration: Configuration = Configuration(),
+        clock: (any WorkloadClock)? = nil,
         logger: Logger = Logger(label: "clustersim.workloads", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         let clock = clock ?? SimClock(timeScale: configuration.timeScale)
