@@ -15,50 +15,126 @@ import Testing
            "volumes":[{"name":"v1","emptyDir":{}},{"name":"v2","configMap":{"name":"cm"}}]}}}}
         """#
 
+    /// Pod spec fragments: (name, document, patch, expected). Each runs for every kind that holds a pod spec,
+    /// wrapped at that kind's pod spec location.
+    static let podSpecCases: [(String, String, String, String)] = [
+        (
+            "containers merge by name; the other container stays (kubectl patch example)",
+            #"{"containers":[{"name":"web","image":"nginx:1"},{"name":"s","image":"e"}]}"#,
+            #"{"containers":[{"name":"web","image":"nginx:2"}]}"#,
+            #"{"containers":[{"name":"web","image":"nginx:2"},{"name":"s","image":"e"}]}"#
+        ),
+        (
+            "a new container is appended, without its nulls",
+            #"{"containers":[{"name":"a"}]}"#,
+            #"{"containers":[{"name":"b","image":"x","bad":null}]}"#,
+            #"{"containers":[{"name":"a"},{"name":"b","image":"x"}]}"#
+        ),
+        (
+            "$patch: delete removes one env entry",
+            #"{"containers":[{"name":"c","env":[{"name":"A","value":"1"},{"name":"B"}]}]}"#,
+            #"{"containers":[{"name":"c","env":[{"name":"A","$patch":"delete"}]}]}"#,
+            #"{"containers":[{"name":"c","env":[{"name":"B"}]}]}"#
+        ),
+        (
+            "env entries merge by name",
+            #"{"containers":[{"name":"c","env":[{"name":"A","value":"1"},{"name":"B","value":"2"}]}]}"#,
+            #"{"containers":[{"name":"c","env":[{"name":"B","value":"3"},{"name":"C","value":"4"}]}]}"#,
+            #"{"containers":[{"name":"c","env":[{"name":"A","value":"1"},{"name":"B","value":"3"},"#
+                + #"{"name":"C","value":"4"}]}]}"#
+        ),
+        (
+            "container ports merge by containerPort",
+            #"{"containers":[{"name":"c","ports":[{"containerPort":80},{"containerPort":9090}]}]}"#,
+            #"{"containers":[{"name":"c","ports":[{"containerPort":80,"name":"http"}]}]}"#,
+            #"{"containers":[{"name":"c","ports":[{"containerPort":80,"name":"http"},{"containerPort":9090}]}]}"#
+        ),
+        (
+            "volumeMounts merge by mountPath",
+            #"{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/a","name":"x"}]}]}"#,
+            #"{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/b","name":"y"}]}]}"#,
+            #"{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/a","name":"x"},"#
+                + #"{"mountPath":"/b","name":"y"}]}]}"#
+        ),
+        (
+            "initContainers merge by name",
+            #"{"initContainers":[{"name":"i","image":"a"},{"name":"j"}]}"#,
+            #"{"initContainers":[{"name":"i","image":"b"}]}"#,
+            #"{"initContainers":[{"name":"i","image":"b"},{"name":"j"}]}"#
+        ),
+        (
+            "ephemeralContainers merge by name",
+            #"{"ephemeralContainers":[{"name":"d","image":"a"}]}"#,
+            #"{"ephemeralContainers":[{"name":"e","image":"b"}]}"#,
+            #"{"ephemeralContainers":[{"name":"d","image":"a"},{"name":"e","image":"b"}]}"#
+        ),
+        (
+            "volumes and imagePullSecrets merge by name",
+            #"{"volumes":[{"name":"v1","emptyDir":{}}],"imagePullSecrets":[{"name":"r1"}]}"#,
+            #"{"volumes":[{"name":"v2","emptyDir":{}}],"imagePullSecrets":[{"name":"r2"}]}"#,
+            #"{"volumes":[{"name":"v1","emptyDir":{}},{"name":"v2","emptyDir":{}}],"#
+                + #""imagePullSecrets":[{"name":"r1"},{"name":"r2"}]}"#
+        ),
+        (
+            "tolerations are atomic",
+            #"{"tolerations":[{"key":"a"},{"key":"b"}]}"#,
+            #"{"tolerations":[{"key":"c"}]}"#,
+            #"{"tolerations":[{"key":"c"}]}"#
+        ),
+        (
+            "container args are atomic",
+            #"{"containers":[{"name":"c","args":["a","b"]}]}"#,
+            #"{"containers":[{"name":"c","args":["z"]}]}"#,
+            #"{"containers":[{"name":"c","args":["z"]}]}"#
+        ),
+        (
+            "$patch: replace inside a list replaces the list",
+            #"{"volumes":[{"name":"a"},{"name":"b"}]}"#,
+            #"{"volumes":[{"$patch":"replace"},{"name":"c","emptyDir":{}}]}"#,
+            #"{"volumes":[{"name":"c","emptyDir":{}}]}"#
+        ),
+        (
+            "$setElementOrder reorders merged containers; server-only items keep their slot",
+            #"{"containers":[{"name":"a"},{"name":"server"},{"name":"b"}]}"#,
+            #"{"$setElementOrder/containers":[{"name":"b"},{"name":"a"}],"containers":[{"name":"b","image":"x"}]}"#,
+            #"{"containers":[{"name":"b","image":"x"},{"name":"server"},{"name":"a"}]}"#
+        ),
+        (
+            "a container without its merge key is an error", #"{}"#, #"{"containers":[{"image":"x"}]}"#,
+            #"error: map: {"image":"x"} does not contain declared merge key: name"#
+        ),
+    ]
+
+    static let podSpecLocations: [(String, [String])] = [
+        ("Pod", ["spec"]),
+        ("Deployment", ["spec", "template", "spec"]),
+        ("ReplicaSet", ["spec", "template", "spec"]),
+        ("StatefulSet", ["spec", "template", "spec"]),
+        ("DaemonSet", ["spec", "template", "spec"]),
+        ("Job", ["spec", "template", "spec"]),
+        ("CronJob", ["spec", "jobTemplate", "spec", "template", "spec"]),
+        ("PodTemplate", ["template", "spec"]),
+    ]
+
+    static func wrap(_ fragment: String, at location: [String]) -> JSONValue {
+        location.reversed().reduce(json(fragment)) { inner, key in .object([key: inner]) }
+    }
+
+    @Test(arguments: podSpecCases, podSpecLocations)
+    func mergesPodSpecs(testCase: (String, String, String, String), workload: (String, [String])) throws {
+        let (name, document, patch, expected) = testCase
+        let (kind, location) = workload
+        let (wrappedPatch, wrappedDocument) = (Self.wrap(patch, at: location), Self.wrap(document, at: location))
+        let apply = { try StrategicMergePatch.apply(wrappedPatch, to: wrappedDocument, kind: kind) }
+        if expected.hasPrefix("error: ") {
+            #expect(throws: PatchError(String(expected.dropFirst("error: ".count))), "\(name)") { try apply() }
+        } else {
+            #expect(try apply() == Self.wrap(expected, at: location), "\(name) in a \(kind)")
+        }
+    }
+
     /// (name, kind, document, patch, expected)
     static let cases: [(String, String, String, String, String)] = [
-        (
-            "kubectl patch example: containers merge by name, the other container stays", "Deployment",
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1"},{"name":"s","image":"e"}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:2"}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:2"},{"name":"s","image":"e"}]}}}}"#
-        ),
-        (
-            "new container is appended", "Deployment",
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"a"}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"x","bad":null}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"a"},{"name":"b","image":"x"}]}}}}"#
-        ),
-        (
-            "$patch: delete removes one env entry", "Deployment",
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"},{"name":"B"}]}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"A","$patch":"delete"}]}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"c","env":[{"name":"B"}]}]}}}}"#
-        ),
-        (
-            "env entry merged by name", "Pod",
-            #"{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"},{"name":"B","value":"2"}]}]}}"#,
-            #"{"spec":{"containers":[{"name":"c","env":[{"name":"B","value":"3"},{"name":"C","value":"4"}]}]}}"#,
-            #"{"spec":{"containers":[{"name":"c","env":[{"name":"A","value":"1"},{"name":"B","value":"3"},{"name":"C","value":"4"}]}]}}"#
-        ),
-        (
-            "container ports merge by containerPort", "Pod",
-            #"{"spec":{"containers":[{"name":"c","ports":[{"containerPort":80},{"containerPort":9090}]}]}}"#,
-            #"{"spec":{"containers":[{"name":"c","ports":[{"containerPort":80,"name":"http"}]}]}}"#,
-            #"{"spec":{"containers":[{"name":"c","ports":[{"containerPort":80,"name":"http"},{"containerPort":9090}]}]}}"#
-        ),
-        (
-            "volumeMounts merge by mountPath", "StatefulSet",
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/a","name":"x"}]}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/b","name":"y"}]}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"containers":[{"name":"c","volumeMounts":[{"mountPath":"/a","name":"x"},{"mountPath":"/b","name":"y"}]}]}}}}"#
-        ),
-        (
-            "initContainers of a CronJob merge by name", "CronJob",
-            #"{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[{"name":"i","image":"a"},{"name":"j"}]}}}}}}"#,
-            #"{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[{"name":"i","image":"b"}]}}}}}}"#,
-            #"{"spec":{"jobTemplate":{"spec":{"template":{"spec":{"initContainers":[{"name":"i","image":"b"},{"name":"j"}]}}}}}}"#
-        ),
         (
             "service ports merge by port", "Service",
             #"{"spec":{"ports":[{"port":80,"targetPort":8080},{"port":443}]}}"#,
@@ -66,22 +142,12 @@ import Testing
             #"{"spec":{"ports":[{"port":80,"targetPort":9090},{"port":443}]}}"#
         ),
         (
-            "tolerations are atomic", "Deployment",
-            #"{"spec":{"template":{"spec":{"tolerations":[{"key":"a"},{"key":"b"}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"tolerations":[{"key":"c"}]}}}}"#,
-            #"{"spec":{"template":{"spec":{"tolerations":[{"key":"c"}]}}}}"#
-        ),
-        (
-            "container args are atomic", "Pod",
-            #"{"spec":{"containers":[{"name":"c","args":["a","b"]}]}}"#,
-            #"{"spec":{"containers":[{"name":"c","args":["z"]}]}}"#,
-            #"{"spec":{"containers":[{"name":"c","args":["z"]}]}}"#
-        ),
-        (
             "conditions merge by type", "Deployment",
-            #"{"status":{"conditions":[{"type":"Available","status":"False"},{"type":"Progressing","status":"True"}]}}"#,
+            #"{"status":{"conditions":[{"type":"Available","status":"False"},"#
+                + #"{"type":"Progressing","status":"True"}]}}"#,
             #"{"status":{"conditions":[{"type":"Available","status":"True"}]}}"#,
-            #"{"status":{"conditions":[{"type":"Available","status":"True"},{"type":"Progressing","status":"True"}]}}"#
+            #"{"status":{"conditions":[{"type":"Available","status":"True"},"#
+                + #"{"type":"Progressing","status":"True"}]}}"#
         ),
         (
             "ConfigMap data merges like a map; null deletes", "ConfigMap",
@@ -120,22 +186,10 @@ import Testing
             #"{"data":{"a":"1","b":"2"}}"#
         ),
         (
-            "$patch: replace inside a list replaces the list", "Pod",
-            #"{"spec":{"volumes":[{"name":"a"},{"name":"b"}]}}"#,
-            #"{"spec":{"volumes":[{"$patch":"replace"},{"name":"c","emptyDir":{}}]}}"#,
-            #"{"spec":{"volumes":[{"name":"c","emptyDir":{}}]}}"#
-        ),
-        (
             "$retainKeys drops keys that are not listed", "Deployment",
             #"{"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":1}}}}"#,
             #"{"spec":{"strategy":{"$retainKeys":["type"],"type":"Recreate"}}}"#,
             #"{"spec":{"strategy":{"type":"Recreate"}}}"#
-        ),
-        (
-            "$setElementOrder reorders merged containers; server-only items keep their slot", "Pod",
-            #"{"spec":{"containers":[{"name":"a"},{"name":"server"},{"name":"b"}]}}"#,
-            #"{"spec":{"$setElementOrder/containers":[{"name":"b"},{"name":"a"}],"containers":[{"name":"b","image":"x"}]}}"#,
-            #"{"spec":{"containers":[{"name":"b","image":"x"},{"name":"server"},{"name":"a"}]}}"#
         ),
         (
             "$setElementOrder on a primitive list", "Pod",
@@ -157,7 +211,8 @@ import Testing
             "rollout restart annotation", "Deployment",
             #"{"spec":{"template":{"metadata":{"labels":{"app":"web"}}}}}"#,
             #"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"t"}}}}}"#,
-            #"{"spec":{"template":{"metadata":{"labels":{"app":"web"},"annotations":{"kubectl.kubernetes.io/restartedAt":"t"}}}}}"#
+            #"{"spec":{"template":{"metadata":{"labels":{"app":"web"},"#
+                + #""annotations":{"kubectl.kubernetes.io/restartedAt":"t"}}}}}"#
         ),
     ]
 
