@@ -115,7 +115,8 @@ func json(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> 
          "replace operation does not apply: doc is missing path: /spec/x"),
         (#"{"spec":{}}"#, #"[{"op":"remove","path":"/spec/x"}]"#,
          "remove operation does not apply: doc is missing path: /spec/x"),
-        (#"{"l":[1]}"#, #"[{"op":"remove","path":"/l/1"}]"#, "remove operation does not apply: doc is missing path: /l/1"),
+        (#"{"l":[1]}"#, #"[{"op":"remove","path":"/l/1"}]"#,
+         "remove operation does not apply: doc is missing path: /l/1"),
         (#"{"l":[1]}"#, #"[{"op":"add","path":"/l/3","value":2}]"#,
          "add operation does not apply: index 3 out of bounds (length 1) in path: /l/3"),
         (#"{"l":[1]}"#, #"[{"op":"add","path":"/l/x","value":2}]"#,
@@ -136,7 +137,8 @@ func json(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> 
         (#"{"a":1}"#, #"[1]"#, "json patch operation 0 must be an object, got integer"),
         (#"{"a":"x"}"#, #"[{"op":"add","path":"/a/b","value":1}]"#,
          "add operation does not apply: doc is missing path: /a/b"),
-        (#"{"a":1}"#, #"[{"op":"remove","path":""}]"#, "remove operation does not apply: cannot remove the whole document"),
+        (#"{"a":1}"#, #"[{"op":"remove","path":""}]"#,
+         "remove operation does not apply: cannot remove the whole document"),
     ])
     func rejects(document: String, patch: String, message: String) {
         #expect(throws: PatchError(message)) { try JSONPatch.apply(json(patch), to: json(document)) }

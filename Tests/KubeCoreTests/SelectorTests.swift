@@ -110,7 +110,10 @@ import Testing
         ("Ex.com/a=x", requirement + "Invalid value: \"Ex.com/a\": prefix part " + dnsHelp),
         ("a/b/c", requirement + "Invalid value: \"a/b/c\": " + qualifiedHelp),
         (longKey, requirement + "Invalid value: \"" + longKey + "\": name part must be no more than 63 bytes"),
-        ("a=" + longValue, requirement + "values[0][a]: Invalid value: \"" + longValue + "\": must be no more than 63 bytes"),
+        (
+            "a=" + longValue,
+            requirement + "values[0][a]: Invalid value: \"" + longValue + "\": must be no more than 63 bytes"
+        ),
     ]
 
     @Test(arguments: parseErrors)
@@ -187,7 +190,8 @@ import Testing
 
     @Test func unescapesValues() throws {
         let selector = try FieldSelector(parsing: "metadata.name=a\\,b\\=c\\\\d")
-        #expect(selector.requirements == [FieldSelector.Requirement(field: "metadata.name", value: "a,b=c\\d", equals: true)])
+        let expected = FieldSelector.Requirement(field: "metadata.name", value: "a,b=c\\d", equals: true)
+        #expect(selector.requirements == [expected])
         #expect(FieldSelector.escape("a,b=c\\d") == "a\\,b\\=c\\\\d")
     }
 

@@ -14,6 +14,18 @@ import Testing
          "ports":[{"containerPort":80}]}]}}}}
         """#
 
+    static func createDeployment() throws -> JSONValue {
+        try ServerSideApply.apply(json(deployment), to: nil, manager: "demo", force: false, now: now)
+    }
+
+    /// An applied configuration that sets only the Deployment's replicas.
+    static func replicas(_ count: Int64) -> JSONValue {
+        [
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "web"],
+            "spec": ["replicas": .int(count)],
+        ]
+    }
+
     static func managedFields(_ object: JSONValue) -> [JSONValue] {
         object[path: ["metadata", "managedFields"]]?.arrayValue ?? []
     }
@@ -23,7 +35,7 @@ import Testing
     }
 
     @Test func createWritesTheApplyEntryInFieldsV1Format() throws {
-        let created = try ServerSideApply.apply(json(Self.deployment), to: nil, manager: "demo", force: false, now: Self.now)
+        let created = try Self.createDeployment()
         #expect(created[path: ["spec", "replicas"]] == 1)
         let entries = Self.managedFields(created)
         #expect(entries.count == 1)
@@ -44,7 +56,7 @@ import Testing
     }
 
     @Test func reapplyMergesAndKeepsOtherContainers() throws {
-        let live = try ServerSideApply.apply(json(Self.deployment), to: nil, manager: "demo", force: false, now: Self.now)
+        let live = try Self.createDeployment()
         let patch = json(#"""
             {"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
              "spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"envoy:1"}]}}}}
@@ -60,8 +72,8 @@ import Testing
     }
 
     @Test func changingAnotherManagersFieldConflicts() throws {
-        let live = try ServerSideApply.apply(json(Self.deployment), to: nil, manager: "demo", force: false, now: Self.now)
-        let patch = json(#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":3}}"#)
+        let live = try Self.createDeployment()
+        let patch = Self.replicas(3)
         #expect(throws: ServerSideApply.Conflicts([.init(manager: "demo", field: ".spec.replicas")])) {
             try ServerSideApply.apply(patch, to: live, manager: "scaler", force: false, now: Self.later)
         }
@@ -73,16 +85,16 @@ import Testing
     }
 
     @Test func applyingTheSameValueSharesOwnership() throws {
-        let live = try ServerSideApply.apply(json(Self.deployment), to: nil, manager: "demo", force: false, now: Self.now)
-        let patch = json(#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":1}}"#)
+        let live = try Self.createDeployment()
+        let patch = Self.replicas(1)
         let result = try ServerSideApply.apply(patch, to: live, manager: "scaler", force: false, now: Self.later)
         #expect(Self.fields(of: "scaler", in: result) == json(#"{"f:spec":{"f:replicas":{}}}"#))
         #expect(Self.fields(of: "demo", in: result)?[path: ["f:spec", "f:replicas"]] == json("{}"))
     }
 
     @Test func forceMovesOwnership() throws {
-        let live = try ServerSideApply.apply(json(Self.deployment), to: nil, manager: "demo", force: false, now: Self.now)
-        let patch = json(#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":3}}"#)
+        let live = try Self.createDeployment()
+        let patch = Self.replicas(3)
         let result = try ServerSideApply.apply(patch, to: live, manager: "scaler", force: true, now: Self.later)
         #expect(result[path: ["spec", "replicas"]] == 3)
         #expect(Self.fields(of: "scaler", in: result) == json(#"{"f:spec":{"f:replicas":{}}}"#))
@@ -104,7 +116,8 @@ import Testing
         let result = try ServerSideApply.apply(second, to: live, manager: "m", force: false, now: Self.later)
         #expect(result["data"] == json(#"{"x":"1"}"#))
         #expect(result[path: ["metadata", "labels"]] == json(#"{"a":"1"}"#))
-        #expect(Self.fields(of: "m", in: result) == json(#"{"f:data":{"f:x":{}},"f:metadata":{"f:labels":{"f:a":{}}}}"#))
+        let expectedFields = json(#"{"f:data":{"f:x":{}},"f:metadata":{"f:labels":{"f:a":{}}}}"#)
+        #expect(Self.fields(of: "m", in: result) == expectedFields)
     }
 
     @Test func droppedFieldsOwnedByAnotherManagerStay() throws {
@@ -130,7 +143,7 @@ import Testing
                "fieldsType":"FieldsV1","fieldsV1":{"f:spec":{"f:replicas":{}}}}]},
              "spec":{"replicas":5}}
             """#)
-        let applied = json(#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":2}}"#)
+        let applied = Self.replicas(2)
         do {
             _ = try ServerSideApply.apply(applied, to: live, manager: "kubectl", force: false, now: Self.later)
             Issue.record("expected a conflict")
@@ -171,8 +184,9 @@ import Testing
     }
 
     @Test func noOpApplyLeavesTheObjectIdentical() throws {
-        let live = try ServerSideApply.apply(json(Self.deployment), to: nil, manager: "demo", force: false, now: Self.now)
-        let again = try ServerSideApply.apply(json(Self.deployment), to: live, manager: "demo", force: false, now: Self.later)
+        let live = try Self.createDeployment()
+        let again = try ServerSideApply.apply(
+            json(Self.deployment), to: live, manager: "demo", force: false, now: Self.later)
         #expect(again == live)
     }
 
@@ -226,7 +240,8 @@ import Testing
         #expect(
             FieldSet.string([.field("spec"), .field("ports"), .key(["port": 80, "protocol": "TCP"]), .field("port")])
                 == #".spec.ports[port=80,protocol="TCP"].port"#)
-        #expect(FieldSet.string([.field("metadata"), .field("finalizers"), .value("x")]) == #".metadata.finalizers[="x"]"#)
+        let finalizer: [FieldSet.PathElement] = [.field("metadata"), .field("finalizers"), .value("x")]
+        #expect(FieldSet.string(finalizer) == #".metadata.finalizers[="x"]"#)
         #expect(throws: PatchError.self) { try FieldSet(fieldsV1: json(#"{"x:y":{}}"#)) }
     }
 }

@@ -56,7 +56,9 @@ public enum JSONPatch {
         case "move":
             let source = try from()
             if source == path { return doc }
-            if path.tokens.count > source.tokens.count, Array(path.tokens.prefix(source.tokens.count)) == source.tokens {
+            let intoItself = path.tokens.count > source.tokens.count
+                && Array(path.tokens.prefix(source.tokens.count)) == source.tokens
+            if intoItself {
                 throw PatchError("move operation does not apply: \"from\" \(source) is a prefix of path \(pathText)")
             }
             let (removed, moved) = try remove(at: source, in: doc, op: op)
