@@ -22,6 +22,9 @@ public struct KubeletConfiguration: Sendable {
     public var nodeCount: Int
     public var gpusPerNode: Int
     /// The first pod gets this address + 2 (e.g. `127.1.0.0` → `127.1.0.2`, `127.1.0.3`, ...).
+    /// Linux routes all of 127.0.0.0/8 to `lo`, so every pod listens on its own address at its container port
+    /// (verified: binding 127.1.0.2:8000 works without root or aliases). macOS only has 127.0.0.1 unless aliases
+    /// are added (`ifconfig lo0 alias 127.1.0.2`); there a vLLM bind fails and the container crash-loops.
     public var baseAddress: String
     /// Simulated seconds of an image pull on a node without the image; with the image it takes 1 s.
     public var defaultPullSeconds: Double
