@@ -205,6 +205,20 @@ import Testing
         #expect(result[path: ["spec", "containers"]] == json(#"[{"name":"a","image":"x"}]"#))
     }
 
+    @Test func droppedItemPartlyOwnedByAnotherManagerKeepsItsKeyAndTheirFields() throws {
+        let live = json(#"""
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","managedFields":[
+              {"manager":"m","operation":"Apply","apiVersion":"v1","fieldsType":"FieldsV1",
+               "fieldsV1":{"f:spec":{"f:containers":{"k:{\"name\":\"a\"}":{".":{},"f:name":{},"f:image":{}}}}}},
+              {"manager":"vpa","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1",
+               "fieldsV1":{"f:spec":{"f:containers":{"k:{\"name\":\"a\"}":{"f:resources":{}}}}}}]},
+             "spec":{"containers":[{"name":"a","image":"x","resources":{"cpu":"1"}}]}}
+            """#)
+        let applied = json(#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[]}}"#)
+        let result = try ServerSideApply.apply(applied, to: live, manager: "m", force: false, now: Self.now)
+        #expect(result[path: ["spec", "containers"]] == json(#"[{"name":"a","resources":{"cpu":"1"}}]"#))
+    }
+
     @Test func unknownKindsTreatListsAsAtomic() throws {
         let first = json(#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w"},"#
             + #""spec":{"items":[{"name":"a"}],"model":"small"}}"#)
