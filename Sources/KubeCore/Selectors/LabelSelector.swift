@@ -35,7 +35,8 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
             switch op {
             case .in, .notIn:
                 if sortedValues.isEmpty {
-                    errors.append("values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty")
+                    errors.append(
+                        "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty")
                 }
             case .equals, .doubleEquals, .notEquals:
                 if sortedValues.count != 1 {
@@ -63,7 +64,7 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
             }
             for (index, value) in sortedValues.enumerated() {
                 if let problem = LabelSelector.valueProblem(value) {
-                    errors.append("values[\(index)]: Invalid value: \(goQuote(value)): \(problem)")
+                    errors.append("values[\(index)][\(key)]: Invalid value: \(goQuote(value)): \(problem)")
                 }
             }
             if !errors.isEmpty { throw SelectorError(aggregate(errors)) }
@@ -259,7 +260,7 @@ extension LabelSelector {
         } else if name.utf8.count > 63 {
             problems.append("name part must be no more than 63 bytes")
         }
-        if !name.isEmpty, !isQualifiedNamePart(name) {
+        if !isQualifiedNamePart(name) {
             problems.append("name part " + qualifiedNameHelp)
         }
         return problems.isEmpty ? nil : problems.joined(separator: "; ")
@@ -312,7 +313,8 @@ func goQuote(_ text: String) -> String {
     return out + "\""
 }
 
-private func goList(_ values: [String]) -> String { "[" + values.joined(separator: " ") + "]" }
+/// Go's `%#v` of a `[]string`, which `field.Invalid` prints for list values.
+private func goList(_ values: [String]) -> String { "[]string{" + values.map(goQuote).joined(separator: ", ") + "}" }
 
 /// `field.ErrorList.ToAggregate().Error()`: one message alone, several in brackets.
 private func aggregate(_ errors: [String]) -> String {
