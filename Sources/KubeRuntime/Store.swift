@@ -128,7 +128,8 @@ public struct Reflector<LW: ListerWatcher>: ServiceLifecycle.Service where LW.Ob
                     await onEvent?(event)
                 case .failure(let error):
                     logger.info(
-                        "reflector.watch_failed", metadata: ["watcher.stage": "\(error.stage)", "error": "\(error.underlying)"])
+                        "reflector.watch_failed",
+                        metadata: ["watcher.stage": "\(error.stage)", "error": "\(error.underlying)"])
                 }
             }
         }

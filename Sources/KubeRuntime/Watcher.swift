@@ -187,7 +187,8 @@ public struct Watcher<LW: ListerWatcher>: AsyncSequence, Sendable {
                     let page = try await lw.list(
                         resourceVersion: nil, limit: watcher.configuration.pageSize, continueToken: token)
                     backoff.reset()
-                    let next: ListCursor = page.continueToken.flatMap { $0.isEmpty ? nil : .continueToken($0) } ?? .complete
+                    let next: ListCursor =
+                        page.continueToken.flatMap { $0.isEmpty ? nil : .continueToken($0) } ?? .complete
                     phase = .listing(next, pending: Deque(page.items), resourceVersion: page.resourceVersion)
                     return nil
                 } catch {

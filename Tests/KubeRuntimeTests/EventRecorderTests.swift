@@ -24,7 +24,9 @@ final class RecordingEventSink: EventSink {
 
     func updateSeries(name: String, namespace: String, count: Int, lastObservedTime: Date) async throws {
         try state.withLock { s in
-            if s.missing.contains(name) { throw APIStatus.notFound(group: "events.k8s.io", resource: "events", name: name) }
+            if s.missing.contains(name) {
+                throw APIStatus.notFound(group: "events.k8s.io", resource: "events", name: name)
+            }
             s.writes.append(.series(name: name, count: count, lastObservedTime: lastObservedTime))
         }
     }

@@ -120,7 +120,9 @@ import Testing
         #expect(await clock.waitForSleepers(1))
         #expect(clock.nextDeadline == clock.now().addingTimeInterval(0.8))
         #expect(
-            collected.withLock { $0 } == ["initStarted", "failure(list)", "failure(list)", "initDone", "failure(watchStart)"])
+            collected.withLock { $0 } == [
+                "initStarted", "failure(list)", "failure(list)", "initDone", "failure(watchStart)",
+            ])
         clock.advance(by: .milliseconds(800))
         _ = try await withDeadline { while lw.calls.count < 5 { await Task.yield() } }
         #expect(lw.calls.last == .watch(resourceVersion: "3", timeout: 450, bookmarks: true))
