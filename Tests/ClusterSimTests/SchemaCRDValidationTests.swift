@@ -4,22 +4,24 @@ import Testing
 
 @testable import ClusterSim
 
-/// A valid CRD; tests mutate one field at a time.
-let widgetCRD = json(
-    """
-    {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
-     "metadata":{"name":"widgets.example.com"},
-     "spec":{"group":"example.com","scope":"Namespaced",
-       "names":{"plural":"widgets","kind":"Widget","shortNames":["wd"]},
-       "versions":[{"name":"v1","served":true,"storage":true,
-         "schema":{"openAPIV3Schema":{"type":"object","properties":{
-           "spec":{"type":"object","properties":{"replicas":{"type":"integer","default":1},"model":{"type":"string"}}},
-           "status":{"type":"object","properties":{"replicas":{"type":"integer"},"selector":{"type":"string"}}}}}},
-         "subresources":{"status":{},"scale":{"specReplicasPath":".spec.replicas",
-           "statusReplicasPath":".status.replicas","labelSelectorPath":".status.selector"}},
-         "additionalPrinterColumns":[{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"}],
-         "selectableFields":[{"jsonPath":".spec.model"}]}]}}
-    """)
+extension SchemaFixtures {
+    /// A valid CRD; tests mutate one field at a time.
+    static let widgetCRD = json(
+        """
+        {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+         "metadata":{"name":"widgets.example.com"},
+         "spec":{"group":"example.com","scope":"Namespaced",
+           "names":{"plural":"widgets","kind":"Widget","shortNames":["wd"]},
+           "versions":[{"name":"v1","served":true,"storage":true,
+             "schema":{"openAPIV3Schema":{"type":"object","properties":{
+               "spec":{"type":"object","properties":{"replicas":{"type":"integer","default":1},"model":{"type":"string"}}},
+               "status":{"type":"object","properties":{"replicas":{"type":"integer"},"selector":{"type":"string"}}}}}},
+             "subresources":{"status":{},"scale":{"specReplicasPath":".spec.replicas",
+               "statusReplicasPath":".status.replicas","labelSelectorPath":".status.selector"}},
+             "additionalPrinterColumns":[{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"}],
+             "selectableFields":[{"jsonPath":".spec.model"}]}]}}
+        """)
+}
 
 @Suite("SchemaCRDValidation")
 struct SchemaCRDValidationTests {
@@ -66,42 +68,49 @@ struct SchemaCRDValidationTests {
                 "spec.versions: Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have exactly one version marked as storage version"
             ]),
         Case(
-            name: "schema required", path: ["spec", "versions"], value: #"[{"name":"v1","served":true,"storage":true}]"#,
+            name: "schema required", path: ["spec", "versions"],
+            value: #"[{"name":"v1","served":true,"storage":true}]"#,
             errors: ["spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"]),
         Case(
             name: "non-structural schema", path: ["spec", "versions"],
-            value: #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{}}}}}]"#,
+            value:
+                #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{}}}}}]"#,
             errors: [
                 "spec.validation.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields"
             ]),
         Case(
             name: "different schemas are reported per version", path: ["spec", "versions"],
-            value: #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}},{"name":"v2","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{}}}}}]"#,
+            value:
+                #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}},{"name":"v2","served":true,"storage":false,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{}}}}}]"#,
             errors: [
                 "spec.versions[1].schema.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields"
             ]),
         Case(
             name: "two storage versions", path: ["spec", "versions"],
-            value: #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}},{"name":"v2","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]"#,
+            value:
+                #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}},{"name":"v2","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}}}]"#,
             errors: [
                 "spec.versions: Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have exactly one version marked as storage version"
             ]),
         Case(
             name: "invalid default", path: ["spec", "versions"],
-            value: #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","properties":{"n":{"type":"integer","default":"x"}}}}}}}]"#,
+            value:
+                #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","properties":{"n":{"type":"integer","default":"x"}}}}}}}]"#,
             errors: [
                 #"spec.validation.openAPIV3Schema.properties[spec].properties[n].default: Invalid value: "string": spec.n in body must be of type integer: "string""#
             ]),
         Case(
             name: "scale path outside spec", path: ["spec", "versions"],
-            value: #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}},"subresources":{"scale":{"specReplicasPath":".status.replicas","statusReplicasPath":"status.replicas"}}}]"#,
+            value:
+                #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}},"subresources":{"scale":{"specReplicasPath":".status.replicas","statusReplicasPath":"status.replicas"}}}]"#,
             errors: [
                 #"spec.subresources.scale.specReplicasPath: Invalid value: ".status.replicas": should be a json path under .spec"#,
                 #"spec.subresources.scale.statusReplicasPath: Invalid value: "status.replicas": must be a simple json path starting with ."#,
             ]),
         Case(
             name: "printer column type and path", path: ["spec", "versions"],
-            value: #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}},"additionalPrinterColumns":[{"name":"X","type":"float","jsonPath":"spec.x"},{"type":"string"}]}]"#,
+            value:
+                #"[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object"}},"additionalPrinterColumns":[{"name":"X","type":"float","jsonPath":"spec.x"},{"type":"string"}]}]"#,
             errors: [
                 #"spec.additionalPrinterColumns[0].type: Unsupported value: "float": supported values: "boolean", "date", "integer", "number", "string""#,
                 #"spec.additionalPrinterColumns[0].jsonPath: Invalid value: "spec.x": must be a simple json path starting with ."#,
@@ -140,25 +149,28 @@ struct SchemaCRDValidationTests {
 
     @Test(arguments: cases)
     func validates(_ c: Case) {
-        var crd = widgetCRD
-        if !c.path.isEmpty { Self.set(&crd, c.path[...], c.value.map(json)) }
+        var crd = SchemaFixtures.widgetCRD
+        if !c.path.isEmpty { Self.set(&crd, c.path[...], c.value.map(SchemaFixtures.json)) }
         let errors = CRDValidation.validate(crd).map { "\($0.field): \($0.message)" }
         #expect(errors == c.errors)
     }
 
     @Test func defaultedFillsNamesConversionAndStatus() throws {
         let now = try #require(KubeTime.parse("2026-11-25T09:45:06Z"))
-        let crd = CRDValidation.defaulted(widgetCRD, now: now)
+        let crd = CRDValidation.defaulted(SchemaFixtures.widgetCRD, now: now)
         #expect(crd[path: ["spec", "names", "listKind"]] == "WidgetList")
         #expect(crd[path: ["spec", "names", "singular"]] == "widget")
         #expect(crd[path: ["spec", "conversion"]] == ["strategy": "None"])
         #expect(
             crd[path: ["status", "acceptedNames"]]
-                == ["plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList", "shortNames": ["wd"]])
+                == [
+                    "plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList",
+                    "shortNames": ["wd"],
+                ])
         #expect(crd[path: ["status", "storedVersions"]] == ["v1"])
         #expect(
             crd[path: ["status", "conditions"]]
-                == json(
+                == SchemaFixtures.json(
                     """
                     [{"type":"NamesAccepted","status":"True","reason":"NoConflicts","message":"no conflicts found",
                       "lastTransitionTime":"2026-11-25T09:45:06Z"},

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("SchemaJSONPath")
 struct SchemaJSONPathTests {
-    static let object = json(
+    static let object = SchemaFixtures.json(
         """
         {"metadata":{"name":"w1","labels":{"app":"demo","app.kubernetes.io/name":"web"}},
          "spec":{"replicas":3,"items":[{"name":"a","n":1},{"name":"b","n":5},{"name":"c","n":9}]},
@@ -43,7 +43,7 @@ struct SchemaJSONPathTests {
     @Test(arguments: cases)
     func evaluates(_ c: Case) {
         let result = JSONPath.values(c.path, in: Self.object)
-        #expect(result.map { JSONValue.array($0) } == c.expected.map(json))
+        #expect(result.map { JSONValue.array($0) } == c.expected.map(SchemaFixtures.json))
     }
 
     @Test(arguments: ["[", ".spec[abc]", #".a[?(@.x=="y")"#, ".spec.items[?(@.n ~ 3)]"])

@@ -27,7 +27,9 @@ struct SchemaValidationTests {
             causes: [
                 #"FieldValueTypeInvalid|spec.replicas|Invalid value: "number": spec.replicas in body must be of type integer: "number""#
             ]),
-        Case(name: "required missing", spec: #"{"replicas":2}"#, causes: ["FieldValueRequired|spec.model|Required value"]),
+        Case(
+            name: "required missing", spec: #"{"replicas":2}"#, causes: ["FieldValueRequired|spec.model|Required value"]
+        ),
         Case(
             name: "minimum", spec: #"{"model":"m","replicas":0}"#,
             causes: [
@@ -52,7 +54,9 @@ struct SchemaValidationTests {
             ]),
         Case(
             name: "pattern", spec: #"{"model":"Big"}"#,
-            causes: [#"FieldValueInvalid|spec.model|Invalid value: "Big": spec.model in body should match '^[a-z0-9-]+$'"#]),
+            causes: [
+                #"FieldValueInvalid|spec.model|Invalid value: "Big": spec.model in body should match '^[a-z0-9-]+$'"#
+            ]),
         Case(
             name: "exclusiveMinimum and multipleOf", spec: #"{"model":"m","ratio":0}"#,
             causes: ["FieldValueInvalid|spec.ratio|Invalid value: 0: spec.ratio in body should be greater than 0"]),
@@ -86,7 +90,9 @@ struct SchemaValidationTests {
             ]),
         Case(
             name: "minItems and required in items", spec: #"{"model":"m","backends":[]}"#,
-            causes: ["FieldValueInvalid|spec.backends|Invalid value: 0: spec.backends in body should have at least 1 items"]),
+            causes: [
+                "FieldValueInvalid|spec.backends|Invalid value: 0: spec.backends in body should have at least 1 items"
+            ]),
         Case(
             name: "required inside array item", spec: #"{"model":"m","backends":[{"weight":1}]}"#,
             causes: ["FieldValueRequired|spec.backends[0].name|Required value"]),
@@ -106,26 +112,31 @@ struct SchemaValidationTests {
 
     @Test(arguments: cases)
     func validates(_ c: Case) {
-        let object = JSONValue.object(["apiVersion": "example.com/v1", "kind": "Widget", "spec": json(c.spec)])
-        let causes = CRDSchema(widgetSchema).validate(object).map { "\($0.type)|\($0.field)|\($0.message)" }
+        let object = JSONValue.object(["apiVersion": "example.com/v1", "kind": "Widget", "spec": SchemaFixtures.json(c.spec)])
+        let causes = CRDSchema(SchemaFixtures.widgetSchema).validate(object).map { "\($0.type)|\($0.field)|\($0.message)" }
         #expect(causes == c.causes)
     }
 
     @Test func missingRequiredRootAndWrongRootType() {
-        let schema = CRDSchema(json(#"{"type":"object","required":["spec"],"properties":{"spec":{"type":"object"}}}"#))
-        #expect(schema.validate(json(#"{"kind":"W"}"#)).map(\.field) == ["spec"])
-        let causes = schema.validate(json(#"{"spec":[1]}"#))
+        let schema = CRDSchema(SchemaFixtures.json(#"{"type":"object","required":["spec"],"properties":{"spec":{"type":"object"}}}"#))
+        #expect(schema.validate(SchemaFixtures.json(#"{"kind":"W"}"#)).map(\.field) == ["spec"])
+        let causes = schema.validate(SchemaFixtures.json(#"{"spec":[1]}"#))
         #expect(causes.map(\.message) == [#"Invalid value: "array": spec in body must be of type object: "array""#])
     }
 
     @Test func compositionKeywords() {
         let schema = CRDSchema(
-            json(
+            SchemaFixtures.json(
                 #"{"type":"object","properties":{"v":{"type":"string","anyOf":[{"pattern":"^a"},{"pattern":"^b"}],"not":{"enum":["bad"]}}}}"#
             ))
-        #expect(schema.validate(json(#"{"v":"abc"}"#)).isEmpty)
-        #expect(schema.validate(json(#"{"v":"bad"}"#)).map(\.message) == [#"Invalid value: "bad": v in body must not validate the schema (not)"#])
-        #expect(schema.validate(json(#"{"v":"xyz"}"#)).first?.message == #"Invalid value: "xyz": v in body must validate at least one schema (anyOf)"#)
+        #expect(schema.validate(SchemaFixtures.json(#"{"v":"abc"}"#)).isEmpty)
+        #expect(
+            schema.validate(SchemaFixtures.json(#"{"v":"bad"}"#)).map(\.message) == [
+                #"Invalid value: "bad": v in body must not validate the schema (not)"#
+            ])
+        #expect(
+            schema.validate(SchemaFixtures.json(#"{"v":"xyz"}"#)).first?.message
+                == #"Invalid value: "xyz": v in body must validate at least one schema (anyOf)"#)
     }
 
     @Test func goValueRendering() {
@@ -136,6 +147,8 @@ struct SchemaValidationTests {
         #expect(FieldErrors.goFloat(0.00001) == "1e-05")
         #expect(FieldErrors.goFloat(-2.25) == "-2.25")
         #expect(FieldErrors.goQuote("a\"b\n") == #""a\"b\n""#)
-        #expect(FieldErrors.goSyntax(json(#"{"b":[1,"x"],"a":true}"#)) == #"map[string]interface {}{"a":true, "b":[]interface {}{1, "x"}}"#)
+        #expect(
+            FieldErrors.goSyntax(SchemaFixtures.json(#"{"b":[1,"x"],"a":true}"#))
+                == #"map[string]interface {}{"a":true, "b":[]interface {}{1, "x"}}"#)
     }
 }

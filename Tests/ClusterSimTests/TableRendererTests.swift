@@ -115,7 +115,8 @@ struct TableRendererTests {
                  "firstTimestamp":"2026-11-25T09:50:00Z","lastTimestamp":"\(created)","count":3}
                 """,
             columns: [
-                "Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name",
+                "Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count",
+                "Name",
             ],
             cells: #"["5m","Normal","Scaled","deployment/web","","deployment-controller","scaled up","10m",3,"web.1"]"#),
         Case(
@@ -125,7 +126,8 @@ struct TableRendererTests {
                  "regarding":{"kind":"Pod","name":"p"},"reportingController":"example.com/op","reportingInstance":"op-1"}
                 """,
             columns: [
-                "Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name",
+                "Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count",
+                "Name",
             ],
             cells: #"["30s","Warning","Failed","pod/p","","example.com/op, op-1","boom","30s",1,"e"]"#),
         Case(
@@ -136,31 +138,40 @@ struct TableRendererTests {
 
     @Test(arguments: cases)
     func builtinColumnsAndCells(_ c: Case) {
-        let table = Self.render(c.resource, [json(c.object)])
+        let table = Self.render(c.resource, [SchemaFixtures.json(c.object)])
         #expect(table["kind"] == "Table")
         #expect(table["apiVersion"] == "meta.k8s.io/v1")
         #expect(table[path: ["metadata", "resourceVersion"]] == "105")
         #expect(Self.columnNames(table) == c.columns)
-        #expect(Self.cells(table) == json(c.cells))
+        #expect(Self.cells(table) == SchemaFixtures.json(c.cells))
     }
 
     @Test func widePodColumnsHavePriorityOne() {
         let defs = Self.render(.pods, [])["columnDefinitions"]?.arrayValue ?? []
         #expect(defs.map { $0["priority"]?.intValue ?? -1 } == [0, 0, 0, 0, 0, 1, 1, 1, 1])
-        #expect(defs.first == ["name": "Name", "type": "string", "format": "name", "description": .string(TableColumn.nameDoc), "priority": 0])
+        #expect(
+            defs.first == [
+                "name": "Name", "type": "string", "format": "name", "description": .string(TableColumn.nameDoc),
+                "priority": 0,
+            ])
     }
 
     @Test func includeObjectModes() {
-        let object = json(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","namespace":"ns","labels":{"a":"b"}},"data":{}}"#)
+        let object = SchemaFixtures.json(
+            #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","namespace":"ns","labels":{"a":"b"}},"data":{}}"#
+        )
         let metadata = Self.render(.configMaps, [object])["rows"]?.arrayValue?.first?["object"]
         #expect(
             metadata
-                == ["kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": object["metadata"] ?? .null])
+                == [
+                    "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                    "metadata": object["metadata"] ?? .null,
+                ])
         #expect(Self.render(.configMaps, [object], include: "Object")["rows"]?.arrayValue?.first?["object"] == object)
         #expect(Self.render(.configMaps, [object], include: "None")["rows"]?.arrayValue?.first?["object"] == nil)
     }
 
-    static let widgetColumns = json(
+    static let widgetColumns = SchemaFixtures.json(
         """
         [{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"},
          {"name":"Ratio","type":"number","jsonPath":".spec.ratio","priority":1,"description":"r"},
@@ -172,13 +183,16 @@ struct TableRendererTests {
         """)
 
     @Test func customResourcePrinterColumns() {
-        let widget = json(
+        let widget = SchemaFixtures.json(
             """
             {"metadata":{"name":"w1","creationTimestamp":"\(Self.created)"},
              "spec":{"replicas":2.0,"ratio":1,"paused":false},
              "status":{"conditions":[{"type":"Ready","status":"True"}]}}
             """)
-        let table = Self.render(ResourceDescriptor(group: "example.com", version: "v1", resource: "widgets", kind: "Widget", namespaced: true), [widget], columns: Self.widgetColumns)
+        let table = Self.render(
+            ResourceDescriptor(
+                group: "example.com", version: "v1", resource: "widgets", kind: "Widget", namespaced: true), [widget],
+            columns: Self.widgetColumns)
         #expect(Self.columnNames(table) == ["Name", "Replicas", "Ratio", "Ready", "Paused", "Missing", "Count", "Age"])
         #expect(Self.cells(table) == .array(["w1", .int(2), .double(1), "True", false, nil, "2", "5m"]))
         let ratio = table["columnDefinitions"]?.arrayValue?[2]
@@ -186,8 +200,11 @@ struct TableRendererTests {
     }
 
     @Test func customResourceWithoutColumnsGetsAge() {
-        let widget = json(#"{"metadata":{"name":"w1","creationTimestamp":"\#(Self.created)"}}"#)
-        let table = Self.render(ResourceDescriptor(group: "example.com", version: "v1", resource: "widgets", kind: "Widget", namespaced: true), [widget], columns: [])
+        let widget = SchemaFixtures.json(#"{"metadata":{"name":"w1","creationTimestamp":"\#(Self.created)"}}"#)
+        let table = Self.render(
+            ResourceDescriptor(
+                group: "example.com", version: "v1", resource: "widgets", kind: "Widget", namespaced: true), [widget],
+            columns: [])
         #expect(Self.columnNames(table) == ["Name", "Age"])
         #expect(table["columnDefinitions"]?.arrayValue?[1]["type"] == "date")
         #expect(Self.cells(table) == ["w1", "5m"])

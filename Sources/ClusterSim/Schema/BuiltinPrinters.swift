@@ -158,7 +158,8 @@ enum BuiltinPrinters {
                 } else {
                     reason = "Init:ExitCode:\(int(t["exitCode"]))"
                 }
-            } else if let w = state?["waiting"], !string(w["reason"]).isEmpty, string(w["reason"]) != "PodInitializing" {
+            } else if let w = state?["waiting"], !string(w["reason"]).isEmpty, string(w["reason"]) != "PodInitializing"
+            {
                 reason = "Init:" + string(w["reason"])
             } else {
                 reason = "Init:\(i)/\(initCount)"
@@ -175,7 +176,9 @@ enum BuiltinPrinters {
             var hasRunning = false
             for c in array(status?["containerStatuses"]).reversed() {
                 restarts += int(c["restartCount"])
-                if let finished = c[path: ["lastState", "terminated", "finishedAt"]]?.stringValue.flatMap(KubeTime.parse) {
+                if let finished = c[path: ["lastState", "terminated", "finishedAt"]]?.stringValue.flatMap(
+                    KubeTime.parse)
+                {
                     lastRestart = max(lastRestart ?? finished, finished)
                 }
                 let state = c["state"]
@@ -253,7 +256,9 @@ enum BuiltinPrinters {
         return [
             name(d), .string("\(int(status?["readyReplicas"]))/\(desired)"), .int(int(status?["updatedReplicas"])),
             .int(int(status?["availableReplicas"])), age(d, now),
-        ] + containerCells(d[path: ["spec", "template", "spec"]]) + [.string(formatSelector(d[path: ["spec", "selector"]]))]
+        ] + containerCells(d[path: ["spec", "template", "spec"]]) + [
+            .string(formatSelector(d[path: ["spec", "selector"]]))
+        ]
     }
 
     static let replicaSets = TablePrinter(
@@ -261,7 +266,9 @@ enum BuiltinPrinters {
             TableColumn.name,
             TableColumn("Desired", description: "Number of desired pods."),
             TableColumn("Current", description: "Replicas is the most recently observed number of replicas."),
-            TableColumn("Ready", description: "readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition."),
+            TableColumn(
+                "Ready",
+                description: "readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition."),
             TableColumn.age,
             TableColumn("Containers", priority: 1, description: "Names of each container in the template."),
             TableColumn("Images", priority: 1, description: "Images referenced by each container in the template."),
@@ -377,7 +384,8 @@ enum BuiltinPrinters {
             TableColumn("External-IP", priority: 1, description: "List of addresses reachable to the node."),
             TableColumn("OS-Image", priority: 1, description: "OS Image reported by the node."),
             TableColumn("Kernel-Version", priority: 1, description: "Kernel Version reported by the node."),
-            TableColumn("Container-Runtime", priority: 1, description: "Container Runtime Version reported by the node."),
+            TableColumn(
+                "Container-Runtime", priority: 1, description: "Container Runtime Version reported by the node."),
         ]
     ) { node, now in
         let ready = array(node[path: ["status", "conditions"]]).first { string($0["type"]) == "Ready" }
@@ -411,7 +419,8 @@ enum BuiltinPrinters {
     static let leases = TablePrinter(
         columns: [
             TableColumn.name,
-            TableColumn("Holder", description: "holderIdentity contains the identity of the holder of a current lease."),
+            TableColumn(
+                "Holder", description: "holderIdentity contains the identity of the holder of a current lease."),
             TableColumn.age,
         ]
     ) { lease, now in
@@ -424,14 +433,31 @@ enum BuiltinPrinters {
     static func events(modern: Bool) -> TablePrinter {
         TablePrinter(
             columns: [
-                TableColumn("Last Seen", description: "The time at which the most recent occurrence of this event was recorded."),
-                TableColumn("Type", description: "Type of this event (Normal, Warning), new types could be added in the future"),
-                TableColumn("Reason", description: "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+                TableColumn(
+                    "Last Seen",
+                    description: "The time at which the most recent occurrence of this event was recorded."),
+                TableColumn(
+                    "Type",
+                    description: "Type of this event (Normal, Warning), new types could be added in the future"),
+                TableColumn(
+                    "Reason",
+                    description: "This should be a short, machine understandable string that gives the reason for the "
+                        + "transition into the object's current status."),
                 TableColumn("Object", description: "The object that this event is about."),
-                TableColumn("Subobject", priority: 1, description: "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]."),
-                TableColumn("Source", priority: 1, description: "The component reporting this event. Should be a short machine understandable string."),
+                TableColumn(
+                    "Subobject", priority: 1,
+                    description: "If referring to a piece of an object instead of an entire object, this string "
+                        + "should contain a valid JSON/Go field access statement, such as "
+                        + "desiredState.manifest.containers[2]."),
+                TableColumn(
+                    "Source", priority: 1,
+                    description:
+                        "The component reporting this event. Should be a short machine understandable string."),
                 TableColumn("Message", description: "A human-readable description of the status of this operation."),
-                TableColumn("First Seen", priority: 1, description: "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
+                TableColumn(
+                    "First Seen", priority: 1,
+                    description:
+                        "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
                 TableColumn("Count", priority: 1, description: "The number of times this event has occurred."),
                 TableColumn("Name", format: "name", priority: 1, description: TableColumn.nameDoc),
             ]
@@ -467,9 +493,11 @@ enum BuiltinPrinters {
         let involved = e["involvedObject"]
         let kind = string(involved?["kind"]).lowercased()
         let target = string(involved?["name"]).isEmpty ? kind : "\(kind)/\(string(involved?["name"]))"
-        let component = string(e[path: ["source", "component"]]).isEmpty
+        let component =
+            string(e[path: ["source", "component"]]).isEmpty
             ? string(e["reportingController"]) : string(e[path: ["source", "component"]])
-        let host = string(e[path: ["source", "host"]]).isEmpty
+        let host =
+            string(e[path: ["source", "host"]]).isEmpty
             ? string(e["reportingInstance"]) : string(e[path: ["source", "host"]])
         let source = host.isEmpty ? component : "\(component), \(host)"
         return [

@@ -116,7 +116,7 @@ public struct CRDSchema: Sendable {
             var out: [String: JSONValue] = [:]
             for (k, v) in o {
                 let childPath = FieldPath.child(path, k)
-                if (isResourceRoot || schema.embeddedResource), metaFields.contains(k) {
+                if isResourceRoot || schema.embeddedResource, metaFields.contains(k) {
                     out[k] = v
                 } else if let p = schema.property(k) {
                     out[k] = prune(v, p, path: childPath, isResourceRoot: p.embeddedResource, unknown: &unknown)

@@ -19,13 +19,15 @@ public enum CRDValidation {
 
         let name = crd[path: ["metadata", "name"]]?.stringValue ?? ""
         if name != "\(plural).\(group)" {
-            errors.append(FieldErrors.invalid("metadata.name", .string(name), "must be spec.names.plural+\".\"+spec.group"))
+            errors.append(
+                FieldErrors.invalid("metadata.name", .string(name), "must be spec.names.plural+\".\"+spec.group"))
         }
         if group.isEmpty {
             errors.append(FieldErrors.required("spec.group"))
         } else {
             if !group.contains(".") {
-                errors.append(FieldErrors.invalid("spec.group", .string(group), "should be a domain with at least one dot"))
+                errors.append(
+                    FieldErrors.invalid("spec.group", .string(group), "should be a domain with at least one dot"))
             }
             if let problem = NameRules.dns1123SubdomainError(group) {
                 errors.append(FieldErrors.invalid("spec.group", .string(group), problem))
@@ -34,11 +36,13 @@ public enum CRDValidation {
         switch spec["scope"]?.stringValue ?? "" {
         case "Namespaced", "Cluster": break
         case "": errors.append(FieldErrors.required("spec.scope"))
-        default: errors.append(FieldErrors.notSupported("spec.scope", spec["scope"] ?? .null, ["Cluster", "Namespaced"]))
+        default:
+            errors.append(FieldErrors.notSupported("spec.scope", spec["scope"] ?? .null, ["Cluster", "Namespaced"]))
         }
         errors += validateNames(names, path: "spec.names")
         errors += validateVersions(spec)
-        if let strategy = spec[path: ["conversion", "strategy"]]?.stringValue, strategy != "None", strategy != "Webhook" {
+        if let strategy = spec[path: ["conversion", "strategy"]]?.stringValue, strategy != "None", strategy != "Webhook"
+        {
             errors.append(
                 FieldErrors.notSupported("spec.conversion.strategy", .string(strategy), ["None", "Webhook"]))
         }
@@ -66,7 +70,8 @@ public enum CRDValidation {
         } else if let problem = NameRules.dns1035LabelError(kind.lowercased()) {
             errors.append(
                 FieldErrors.invalid(
-                    FieldPath.child(path, "kind"), .string(kind), "may have mixed case, but should otherwise match: \(problem)"))
+                    FieldPath.child(path, "kind"), .string(kind),
+                    "may have mixed case, but should otherwise match: \(problem)"))
         }
         if let listKind = names["listKind"]?.stringValue, !listKind.isEmpty {
             if let problem = NameRules.dns1035LabelError(listKind.lowercased()) {
@@ -77,7 +82,8 @@ public enum CRDValidation {
             }
             if listKind == kind {
                 errors.append(
-                    FieldErrors.invalid(FieldPath.child(path, "listKind"), .string(listKind), "kind and listKind may not be the same"))
+                    FieldErrors.invalid(
+                        FieldPath.child(path, "listKind"), .string(listKind), "kind and listKind may not be the same"))
             }
         }
         for key in ["shortNames", "categories"] {
@@ -141,7 +147,8 @@ public enum CRDValidation {
             let versionPath = FieldPath.index("spec.versions", i)
             guard let schema, !schema.isNull else {
                 errors.append(
-                    FieldErrors.required(FieldPath.child(versionPath, "schema.openAPIV3Schema"), "schemas are required"))
+                    FieldErrors.required(FieldPath.child(versionPath, "schema.openAPIV3Schema"), "schemas are required")
+                )
                 continue
             }
             if sharedSchema && i > 0 { continue }
@@ -155,7 +162,8 @@ public enum CRDValidation {
         let sharedSubresources = subresources.allSatisfy { $0 == subresources.first ?? nil }
         for (i, sub) in subresources.enumerated() {
             guard let sub, !(sharedSubresources && i > 0) else { continue }
-            let prefix = sharedSubresources ? "spec.subresources" : "\(FieldPath.index("spec.versions", i)).subresources"
+            let prefix =
+                sharedSubresources ? "spec.subresources" : "\(FieldPath.index("spec.versions", i)).subresources"
             errors += validateSubresources(sub, path: prefix)
         }
 
@@ -259,7 +267,9 @@ public enum CRDValidation {
         var errors: [APIStatus.Cause] = []
         for (i, col) in (cols.arrayValue ?? []).enumerated() {
             let p = FieldPath.index(path, i)
-            if (col["name"]?.stringValue ?? "").isEmpty { errors.append(FieldErrors.required(FieldPath.child(p, "name"))) }
+            if (col["name"]?.stringValue ?? "").isEmpty {
+                errors.append(FieldErrors.required(FieldPath.child(p, "name")))
+            }
             switch col["type"] {
             case .none, .some(.string("")): errors.append(FieldErrors.required(FieldPath.child(p, "type")))
             case .some(let t) where !columnTypes.contains(t.stringValue ?? ""):
@@ -303,7 +313,8 @@ public enum CRDValidation {
             var node = schema
             for name in names { node = node?.child(for: name) }
             guard let target = node else {
-                errors.append(FieldErrors.invalid(p, .string(jp), "is an invalid path: does not refer to a valid field"))
+                errors.append(
+                    FieldErrors.invalid(p, .string(jp), "is an invalid path: does not refer to a valid field"))
                 continue
             }
             if !["string", "integer", "boolean"].contains(target.type ?? "") {
@@ -327,7 +338,9 @@ public enum CRDValidation {
         guard crd.objectValue != nil else { return crd }
         var names = crd[path: ["spec", "names"]] ?? .object([:])
         let kind = names["kind"]?.stringValue ?? ""
-        if (names["singular"]?.stringValue ?? "").isEmpty, !kind.isEmpty { names["singular"] = .string(kind.lowercased()) }
+        if (names["singular"]?.stringValue ?? "").isEmpty, !kind.isEmpty {
+            names["singular"] = .string(kind.lowercased())
+        }
         if (names["listKind"]?.stringValue ?? "").isEmpty, !kind.isEmpty { names["listKind"] = .string(kind + "List") }
         crd[path: ["spec", "names"]] = names
         if crd[path: ["spec", "conversion", "strategy"]] == nil {
@@ -353,7 +366,8 @@ public enum CRDValidation {
             let keepTime = previous?["status"]?.stringValue == "True"
             return [
                 "type": .string(type), "status": "True", "reason": .string(reason), "message": .string(message),
-                "lastTransitionTime": keepTime ? (previous?["lastTransitionTime"] ?? .string(timestamp)) : .string(timestamp),
+                "lastTransitionTime": keepTime
+                    ? (previous?["lastTransitionTime"] ?? .string(timestamp)) : .string(timestamp),
             ]
         }
         var conditions = [

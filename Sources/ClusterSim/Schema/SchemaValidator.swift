@@ -109,10 +109,11 @@ struct SchemaValidator {
             return s.count == 36 && hex.count == 32 && hex.allSatisfy(\.isHexDigit)
         case "ipv4":
             let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-            return parts.count == 4 && parts.allSatisfy { p in
-                guard let v = Int(p), p.count <= 3, p.allSatisfy(\.isNumber) else { return false }
-                return v <= 255
-            }
+            return parts.count == 4
+                && parts.allSatisfy { p in
+                    guard let v = Int(p), p.count <= 3, p.allSatisfy(\.isNumber) else { return false }
+                    return v <= 255
+                }
         default: return true
         }
     }
@@ -129,14 +130,16 @@ struct SchemaValidator {
             }
             if !isMultiple {
                 errors.append(
-                    FieldErrors.invalid(path, value, "\(path) in body should be a multiple of \(FieldErrors.goFloat(factor))"))
+                    FieldErrors.invalid(
+                        path, value, "\(path) in body should be a multiple of \(FieldErrors.goFloat(factor))"))
             }
         }
         if let max = schema.raw["maximum"]?.doubleValue {
             let exclusive = schema.raw["exclusiveMaximum"]?.boolValue ?? false
             if exclusive ? d >= max : d > max {
                 let op = exclusive ? "less than" : "less than or equal to"
-                errors.append(FieldErrors.invalid(path, value, "\(path) in body should be \(op) \(FieldErrors.goFloat(max))"))
+                errors.append(
+                    FieldErrors.invalid(path, value, "\(path) in body should be \(op) \(FieldErrors.goFloat(max))"))
             }
         }
         if let min = schema.raw["minimum"]?.doubleValue {

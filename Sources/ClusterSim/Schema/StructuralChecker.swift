@@ -29,13 +29,15 @@ struct StructuralChecker {
                     FieldErrors.required(FieldPath.child(path, "type"), "must not be empty for specified array items"))
             case .field where !node.intOrString && !node.preserveUnknownFields:
                 errors.append(
-                    FieldErrors.required(FieldPath.child(path, "type"), "must not be empty for specified object fields"))
+                    FieldErrors.required(FieldPath.child(path, "type"), "must not be empty for specified object fields")
+                )
             default:
                 break
             }
         }
         if level == .root, !type.isEmpty, type != "object" {
-            errors.append(FieldErrors.invalid(FieldPath.child(path, "type"), .string(type), "must be object at the root"))
+            errors.append(
+                FieldErrors.invalid(FieldPath.child(path, "type"), .string(type), "must be object at the root"))
         }
 
         checkItems(node, type: type, path: path)
@@ -137,8 +139,8 @@ struct StructuralChecker {
                         errors.append(
                             FieldErrors.required(
                                 FieldPath.key(FieldPath.child(FieldPath.child(path, "items"), "properties"), key),
-                                "this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property"
-                            ))
+                                "this property is in x-kubernetes-list-map-keys, so it must have a default or be a "
+                                    + "required property"))
                     }
                 }
             }
@@ -198,14 +200,15 @@ struct StructuralChecker {
             errors.append(FieldErrors.required(typePath, "must be object if x-kubernetes-embedded-resource is true"))
         } else if type != "object" {
             errors.append(
-                FieldErrors.invalid(typePath, .string(type), "must be object if x-kubernetes-embedded-resource is true"))
+                FieldErrors.invalid(typePath, .string(type), "must be object if x-kubernetes-embedded-resource is true")
+            )
         }
         if !node.preserveUnknownFields && node.properties.isEmpty {
             errors.append(
                 FieldErrors.required(
                     FieldPath.child(path, "properties"),
-                    "must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields"
-                ))
+                    "must not be empty if x-kubernetes-embedded-resource is true without "
+                        + "x-kubernetes-preserve-unknown-fields"))
         }
         for key in ["apiVersion", "kind"] {
             if let p = node.property(key), let t = p.type, t != "string" {
@@ -305,7 +308,8 @@ struct StructuralChecker {
             let vChild = FieldPath.key(FieldPath.child(vPath, "properties"), key)
             let sChild = FieldPath.key(FieldPath.child(sPath, "properties"), key)
             if let s = structural.property(key) {
-                checkCompleteness(nested: v.raw["properties"]?[key] ?? .null, structural: s, sPath: sChild, vPath: vChild)
+                checkCompleteness(
+                    nested: v.raw["properties"]?[key] ?? .null, structural: s, sPath: sChild, vPath: vChild)
             } else if let ap = structural.additionalPropertiesSchema {
                 checkCompleteness(
                     nested: v.raw["properties"]?[key] ?? .null, structural: ap,
