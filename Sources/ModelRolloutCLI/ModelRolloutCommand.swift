@@ -5,7 +5,7 @@ public struct ModelRolloutCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "modelrollout",
         abstract: "Safe, fast model revisions for vLLM on Kubernetes.",
-        subcommands: []
+        subcommands: [SimCommand.self]
     )
 
     public init() {}

@@ -221,7 +221,7 @@ extension APIHandler {
 
     func table(_ objects: [JSONValue], _ rr: ResourceRequest, resourceVersion: String) -> JSONValue {
         TableRenderer.table(
-            resource: rr.info.descriptor, printerColumns: rr.info.isCustom ? (rr.info.printerColumns ?? .array([])) : nil,
+            resource: rr.info.descriptor, printerColumns: rr.info.isCustom ? (rr.info.printerColumns ?? .array([])) : JSONValue?.none,
             objects: objects, resourceVersion: resourceVersion,
             includeObject: rr.query["includeObject"] ?? "Metadata", now: Date())
     }

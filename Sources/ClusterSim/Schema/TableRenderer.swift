@@ -11,7 +11,7 @@ public enum TableRenderer {
         includeObject: String, now: Date
     ) -> JSONValue {
         let printer: TablePrinter
-        if let printerColumns {
+        if let printerColumns, !printerColumns.isNull {
             printer = customResourcePrinter(printerColumns)
         } else {
             printer = BuiltinPrinters.printer(for: resource)

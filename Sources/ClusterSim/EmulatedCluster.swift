@@ -1,0 +1,84 @@
+import Foundation
+import KubeCore
+
+/// The whole emulated cluster in one process: the API server and the simulated workloads (Deployment
+/// controller, kubelet, simulated vLLM processes), all writing through the same storage.
+///
+/// Used by `modelrollout sim`, the demo, and the integration tests of the client, the runtime and the controller.
+public actor EmulatedCluster {
+    /// How the emulated cluster is built.
+    public struct Configuration: Sendable {
+        public var api: APIServer.Configuration
+        /// Simulated seconds per wall-clock second for the workloads (model loads, image pulls).
+        public var timeScale: Double
+        public var gpuNodes: Int
+        public var gpusPerNode: Int
+        /// Simulated model-load seconds of pods that do not set `sim.modelrollout.io/load-seconds`.
+        public var defaultLoadSeconds: Double
+        /// Simulated image-pull seconds of pods that do not set `sim.modelrollout.io/pull-seconds`.
+        public var defaultPullSeconds: Double
+        /// Run the Deployment controller and kubelet; without them the cluster is "apiserver semantics only".
+        public var workloads: Bool
+
+        public init(
+            api: APIServer.Configuration = APIServer.Configuration(), timeScale: Double = 30, gpuNodes: Int = 4,
+            gpusPerNode: Int = 8, defaultLoadSeconds: Double = 120, defaultPullSeconds: Double = 20,
+            workloads: Bool = true
+        ) {
+            self.api = api
+            self.timeScale = timeScale
+            self.gpuNodes = gpuNodes
+            self.gpusPerNode = gpusPerNode
+            self.defaultLoadSeconds = defaultLoadSeconds
+            self.defaultPullSeconds = defaultPullSeconds
+            self.workloads = workloads
+        }
+    }
+
+    public nonisolated let configuration: Configuration
+    public nonisolated let apiServer: APIServer
+    public nonisolated let workloads: WorkloadSimulator
+    private var workloadsRunning = false
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        let storage = ObjectStorage()
+        let workloads = WorkloadSimulator(
+            store: storage,
+            configuration: WorkloadSimulator.Configuration(
+                nodeCount: configuration.gpuNodes, gpusPerNode: configuration.gpusPerNode,
+                timeScale: configuration.timeScale, defaultLoadSeconds: configuration.defaultLoadSeconds,
+                defaultPullSeconds: configuration.defaultPullSeconds))
+        self.workloads = workloads
+        var api = configuration.api
+        api.logSource = workloads.logStore
+        self.apiServer = APIServer(configuration: api, storage: storage)
+    }
+
+    /// The cluster's storage, for in-process access (tests, the demo).
+    public nonisolated var storage: ObjectStorage { apiServer.storage }
+
+    /// Starts the API server, then the simulated workloads; returns the API server's address.
+    public func start() async throws -> APIServer.BoundAddress {
+        let address = try await apiServer.start()
+        if configuration.workloads, !workloadsRunning {
+            await workloads.start()
+            workloadsRunning = true
+        }
+        return address
+    }
+
+    /// Stops the workloads (every simulated process) and then the API server.
+    public func stop() async {
+        if workloadsRunning {
+            await workloads.stop()
+            workloadsRunning = false
+        }
+        await apiServer.stop()
+    }
+
+    /// A kubeconfig for this cluster (https with the CA embedded in TLS mode; the first token as the user).
+    public func kubeconfig(namespace: String = "llm-serving") async -> String {
+        await apiServer.kubeconfig(namespace: namespace)
+    }
+}

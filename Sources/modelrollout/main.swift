@@ -1,3 +1,0 @@
-import ModelRolloutCLI
-
-await ModelRolloutCommand.main()
