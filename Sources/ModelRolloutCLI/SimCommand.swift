@@ -9,21 +9,21 @@ struct SimCommand: AsyncParsableCommand {
         commandName: "sim",
         abstract: "Run the emulated Kubernetes cluster (API server, Deployment controller, kubelet, simulated vLLM).",
         discussion: """
-            Serves the Kubernetes API on --listen and writes a kubeconfig for it, so kubectl, the Python
-            client and the ModelRollout controller can use it like a real cluster. The namespace llm-serving
-            exists from the start. Pods of Deployments are simulated: each pod gets its own loopback address
-            (127.x.y.z), and containers whose image or arguments mention vllm run a simulated vLLM that
-            writes real-format logs while it "loads the model", then serves /health, /v1/models, /metrics
+            Serves the Kubernetes API on --listen and writes a kubeconfig for it, so kubectl, the Python \
+            client and operators can use it like a real cluster. The namespace llm-serving \
+            exists from the start. Pods of Deployments are simulated: each pod gets its own loopback address \
+            (127.x.y.z), and containers whose image or arguments mention vllm run a simulated vLLM that \
+            writes real-format logs while it "loads the model", then serves /health, /v1/models, /metrics \
             and OpenAI completions.
 
             Prints one line when ready, then runs until interrupted (Ctrl-C or SIGTERM).
 
-            Fault spec (--faults): rules VERB:RESOURCE:KEY=VALUE[,KEY=VALUE...] separated by ';', the first
-            matching rule applies. VERB is get, list, watch, create, update, patch, delete, deletecollection
-            or *; RESOURCE a plural (pods), a subresource (pods/status), group-qualified (widgets.example.com)
-            or *. Keys: error=P (fail a fraction P), status=CODE (default 500), retryAfter=S (429 with
-            Retry-After), latency=D (50ms, 1s), drop=D (watches end after D), expire=P (a fraction of watches
-            get the 410 ERROR event). Example: 'list:pods:error=0.2,latency=50ms;patch:*:status=429,retryAfter=1'.
+            Fault spec (--faults): rules VERB:RESOURCE:KEY=VALUE[,KEY=VALUE...] separated by ';', the first \
+            matching rule applies. VERB is get, list, watch, create, update, patch, delete, deletecollection \
+            or *; RESOURCE a plural (pods), a subresource (pods/status), group-qualified (widgets.example.com) \
+            or *. Keys: error=P (fail a fraction P), status=CODE (default 500), retryAfter=S (429 with \
+            Retry-After), latency=D (50ms, 1s), drop=D (watches end after D), expire=P (a fraction of watches \
+            get the 410 ERROR event). Example: 'list:pods:error=0.2,latency=50ms;patch:*:status=429,retryAfter=1'. \
             Faults can be changed while running: PUT the spec as the body of /_sim/faults.
             """
     )
