@@ -144,7 +144,9 @@ struct APIBenchmark: Sendable {
     // MARK: - Phases
 
     /// Runs one phase with a progress line at start and end, failing it after `phaseTimeoutSeconds`.
-    private func phase<T: Sendable>(_ name: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func phase<T: Sendable>(
+        _ name: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         progress("bench: \(name) ...")
         let start = ContinuousClock.now
         let timeout = settings.phaseTimeoutSeconds
@@ -219,6 +221,7 @@ struct APIBenchmark: Sendable {
             }
         }
         let pages = (n + pageSize - 1) / pageSize
+        let requests = pages == 1 ? "1 request" : "\(pages) requests"
         let metrics = [
             BenchmarkMetric(
                 name: "list throughput (full)", value: full, unit: "lists/s",
@@ -228,7 +231,7 @@ struct APIBenchmark: Sendable {
                 method: "the same, counted in objects"),
             BenchmarkMetric(
                 name: "list throughput (paged)", value: paged, unit: "lists/s",
-                method: "all \(n) ConfigMaps with limit=\(pageSize) and continue tokens (\(pages) request\(pages == 1 ? "" : "s") per list)"),
+                method: "all \(n) ConfigMaps with limit=\(pageSize) and continue tokens (\(requests) per list)"),
             BenchmarkMetric(
                 name: "list throughput (paged)", value: paged * Double(n), unit: "objects/s",
                 method: "the same, counted in objects"),
@@ -308,10 +311,11 @@ struct APIBenchmark: Sendable {
             try await group.waitForAll()
         }
         let seconds = (ContinuousClock.now - start).inSeconds
+        let clientCount = clients.count == 1 ? "1 client" : "\(clients.count) clients"
         return BenchmarkMetric(
             name: "watch throughput (\(watchers) watchers)", value: Double(watchers * expected) / seconds,
             unit: "events/s",
-            method: "\(watchers) concurrent watches (\(clients.count) client\(clients.count == 1 ? "" : "s"), at most 8 watches each) each receiving all "
+            method: "\(watchers) concurrent watches (\(clientCount), at most 8 watches each) each receiving all "
                 + "\(expected) replayed events; total events delivered per second")
     }
 
@@ -384,6 +388,23 @@ struct APIBenchmark: Sendable {
             progress("bench: memory per object skipped: /proc/self/statm cannot be read on this system")
             return []
         }
+        let filled = try await fillStore(configMaps, count: count)
+        // Everything the Store referenced is gone now; what RSS drops by is what the cached objects held.
+        let released = ProcessMemory.residentBytes(trimming: true) ?? before
+        let perObject = Double(filled - released) / Double(count)
+        progress(
+            "bench: RSS \(before / 1024) KiB before, \(filled / 1024) KiB with the store, "
+                + "\(released / 1024) KiB after releasing it")
+        return [
+            BenchmarkMetric(
+                name: "client memory per cached object (\(count))", value: perObject, unit: "bytes/object",
+                method: "RSS (/proc/self/statm, after malloc_trim) with a Reflector's Store of \(count) ConfigMaps "
+                    + "minus RSS once it is released, / \(count); \(objectJSONBytes) B of JSON each")
+        ]
+    }
+
+    /// Fills a Store through a Reflector, stops the Reflector and returns the RSS while the Store is alive.
+    private func fillStore(_ configMaps: ResourceClient<ConfigMap>, count: Int) async throws -> Int {
         let store = Store<ConfigMap>()
         let watcher = Watcher(
             ResourceListerWatcher(configMaps),
@@ -396,15 +417,9 @@ struct APIBenchmark: Sendable {
         guard store.count == count else {
             throw CLIError("bench: the store holds \(store.count) ConfigMaps, expected \(count)")
         }
-        let after = ProcessMemory.residentBytes(trimming: true) ?? before
-        let perObject = (Double(after) - Double(before)) / Double(count)
+        let rss = ProcessMemory.residentBytes(trimming: true) ?? 0
         withExtendedLifetime(store) {}
-        return [
-            BenchmarkMetric(
-                name: "client memory per cached object (\(count))", value: perObject, unit: "bytes/object",
-                method: "RSS (/proc/self/statm, after malloc_trim) with a Reflector's Store of \(count) ConfigMaps "
-                    + "minus RSS before, / \(count); \(objectJSONBytes) B of JSON each")
-        ]
+        return rss
     }
 
     // MARK: - Formatting

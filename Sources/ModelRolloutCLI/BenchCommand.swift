@@ -95,7 +95,8 @@ enum BenchmarkFormat {
         let number: String
         switch metric.unit {
         case "ms": number = String(format: metric.value < 10 ? "%.3f" : "%.1f", metric.value)
-        default: number = metric.value >= 100 ? grouped(Int(metric.value.rounded())) : String(format: "%.1f", metric.value)
+        default:
+            number = metric.value >= 100 ? grouped(Int(metric.value.rounded())) : String(format: "%.1f", metric.value)
         }
         return "\(number) \(metric.unit)"
     }
