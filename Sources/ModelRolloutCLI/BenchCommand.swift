@@ -16,25 +16,29 @@ struct BenchAPICommand: AsyncParsableCommand {
         commandName: "api",
         abstract: "Benchmark the emulated API server together with the ModelRollout Kubernetes client.",
         discussion: """
-            Starts the emulated API server in this process (no workloads) on 127.0.0.1 with a free port and
-            measures, over loopback HTTP, the server and our client together:
+            Starts the emulated API server in this process (no workloads) on
+            127.0.0.1 with a free port, and measures the server and our client
+            together over loopback HTTP:
 
-              create throughput   POST --objects ConfigMaps, 16 requests in flight
-              list throughput     the full list in one response, and paged with limit=500
-              patch throughput    one merge patch per object, 16 in flight
-              watch throughput    one watch from the resourceVersion before those patches (the server replays
-                                  them), and --watchers such watches at once (total events delivered per second)
-              patch latency       p50/p99 of --iterations sequential merge patches
-              delivery latency    p50/p99 from sending a patch until a Reflector (Watcher over
-                                  ResourceListerWatcher) delivers its MODIFIED event
-              memory per object   resident memory of a Reflector's Store of --objects and 5x --objects
-                                  ConfigMaps: RSS from /proc/self/statm after malloc_trim(0), minus the RSS
-                                  before the Reflector started (the server's copies already existed), divided
-                                  by the count. Linux only.
+              create     POST --objects ConfigMaps, 16 requests in flight
+              list       the full list in one response; paged with limit=500
+              patch      one merge patch per object, 16 in flight
+              watch      one watch from the resourceVersion before those
+                         patches (the server replays them), then --watchers
+                         such watches at once (total events delivered/s)
+              latency    p50/p99 of --iterations sequential merge patches, and
+                         from sending a patch until a Reflector (Watcher over
+                         ResourceListerWatcher) delivers its MODIFIED event
+              memory     bytes per object of a Reflector's Store holding
+                         --objects and 5 x --objects ConfigMaps: RSS from
+                         /proc/self/statm (after malloc_trim) with the store
+                         minus RSS once it is released, divided by the count
+                         (Linux only; the server's copies exist throughout)
 
-            Progress lines go to stderr; the table goes to stdout. --json and --markdown write the same
-            results to files (the markdown is what `make bench` pastes into README.md). Absolute numbers
-            depend on the machine and on the build: use a release build (swift build -c release) to compare.
+            Progress lines go to stderr, the table to stdout. --json and
+            --markdown write the same results to files (`make bench` pastes
+            the markdown into README.md). Numbers depend on the machine and
+            the build: compare release builds (swift build -c release).
             """
     )
 
