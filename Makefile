@@ -53,7 +53,8 @@ demo: build
 
 bench:
 	$(SWIFT) build -c release --product modelrollout
-	.build/release/modelrollout bench
+	.build/release/modelrollout bench api --json .build/bench-api.json --markdown .build/bench-api.md
+	scripts/update-readme-bench.sh .build/bench-api.md README.md
 
 clean:
 	rm -rf .build $(VENV)

@@ -120,6 +120,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         configuration.timeout = .init(connect: .seconds(10), read: nil)
+        // Every open watch holds one HTTP/1.1 connection; AsyncHTTPClient's default of 8 per host would make the
+        // 9th watch (or any request issued while 8 watches run) wait forever.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
