@@ -134,14 +134,10 @@ public struct KubernetesEventSink: EventSink {
 
     public func create(_ event: EventRecord) async throws -> String {
         let meta = ObjectMeta(name: event.name, namespace: event.namespace)
-        let regarding = KubeCore.ObjectReference(
-            apiVersion: event.regarding.apiVersion, kind: event.regarding.kind, name: event.regarding.name,
-            namespace: event.regarding.namespace, uid: event.regarding.uid,
-            resourceVersion: event.regarding.resourceVersion, fieldPath: event.regarding.fieldPath)
         let object = Event(
             metadata: meta, eventTime: event.eventTime, reportingController: event.reportingController,
             reportingInstance: event.reportingInstance, action: event.action, reason: event.reason,
-            regarding: regarding, note: event.note, type: event.type.rawValue)
+            regarding: event.regarding, note: event.note, type: event.type.rawValue)
         let created = try await rethrowingStatus {
             try await client.resources(Event.self, namespace: event.namespace).create(object)
         }

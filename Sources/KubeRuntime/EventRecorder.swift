@@ -2,29 +2,8 @@ import Foundation
 import KubeCore
 import Logging
 
-/// A reference to the object an event is about (`regarding`/`related` of events.k8s.io/v1).
-public struct ObjectReference: Sendable, Hashable {
-    public var apiVersion: String
-    public var kind: String
-    public var name: String
-    public var namespace: String?
-    public var uid: String?
-    public var resourceVersion: String?
-    public var fieldPath: String?
-
-    public init(
-        apiVersion: String, kind: String, name: String, namespace: String? = nil, uid: String? = nil,
-        resourceVersion: String? = nil, fieldPath: String? = nil
-    ) {
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.name = name
-        self.namespace = namespace
-        self.uid = uid
-        self.resourceVersion = resourceVersion
-        self.fieldPath = fieldPath
-    }
-
+/// Event helpers on `KubeCore.ObjectReference`, the object an event is about (`regarding`/`related`).
+extension ObjectReference {
     /// The reference to an unstructured object (apiVersion, kind and metadata); nil without kind or name.
     public init?(object: JSONValue) {
         guard let kind = object["kind"]?.stringValue, let name = object[path: ["metadata", "name"]]?.stringValue
@@ -37,7 +16,9 @@ public struct ObjectReference: Sendable, Hashable {
     }
 
     public var json: JSONValue {
-        var o: [String: JSONValue] = ["apiVersion": .string(apiVersion), "kind": .string(kind), "name": .string(name)]
+        var o: [String: JSONValue] = [
+            "apiVersion": .string(apiVersion ?? ""), "kind": .string(kind ?? ""), "name": .string(name ?? ""),
+        ]
         if let namespace, !namespace.isEmpty { o["namespace"] = .string(namespace) }
         if let uid { o["uid"] = .string(uid) }
         if let resourceVersion { o["resourceVersion"] = .string(resourceVersion) }
@@ -186,7 +167,7 @@ public actor EventRecorder {
         let now = clock.now()
         var eventLogger = logger
         eventLogger[metadataKey: "event.reason"] = "\(reason)"
-        eventLogger[metadataKey: "k8s.name"] = "\(regarding.name)"
+        eventLogger[metadataKey: "k8s.name"] = "\(regarding.name ?? "")"
 
         if var existing = cache[key], now.timeIntervalSince(existing.lastObserved) <= window.timeInterval {
             existing.count += 1
@@ -208,7 +189,7 @@ public actor EventRecorder {
         let namespace = regarding.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         let nanos = UInt64(max(0, now.timeIntervalSince1970) * 1e9)
         let event = EventRecord(
-            name: "\(regarding.name).\(String(nanos, radix: 16))", namespace: namespace, regarding: regarding,
+            name: "\(regarding.name ?? "event").\(String(nanos, radix: 16))", namespace: namespace, regarding: regarding,
             related: related, reason: reason, action: action, note: note, type: type,
             reportingController: reportingController, reportingInstance: reportingInstance, eventTime: now)
         do {

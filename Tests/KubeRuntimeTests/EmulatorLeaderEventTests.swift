@@ -93,7 +93,7 @@ struct EmulatorLeaderEventTests {
             let recorder = EventRecorder(
                 sink: KubernetesEventSink(client: client), reportingController: "modelrollout.example.com/controller",
                 reportingInstance: "modelrollout-0")
-            let regarding = KubeRuntime.ObjectReference(
+            let regarding = ObjectReference(
                 apiVersion: "apps/v1", kind: "Deployment", name: "web", namespace: "default", uid: "u-1")
             for _ in 0..<2 {
                 await recorder.record(
