@@ -359,6 +359,22 @@ struct APIServerTests {
         }
     }
 
+    @Test func faultsChangeAtRunTimeThroughTheAdminEndpoint() async throws {
+        try await TestCluster.with(APIServer.Configuration()) { c in
+            let set = try await c.request(.PUT, "/_sim/faults", body: "list:configmaps:status=503", contentType: "text/plain")
+            #expect(set.status == 200)
+            #expect(set.body.hasPrefix("list:configmaps:") && set.body.contains("status=503"))
+            #expect(try await c.request(.GET, "/api/v1/namespaces/default/configmaps").status == 503)
+            #expect(try await c.request(.GET, "/_sim/faults").body.contains("list:configmaps"))
+            let bad = try await c.request(.PUT, "/_sim/faults", body: "fly:pods:error=1", contentType: "text/plain")
+            #expect(bad.status == 400)
+            #expect(bad.json["message"]?.stringValue?.contains("unknown verb") == true)
+            #expect(try await c.request(.GET, "/api/v1/namespaces/default/configmaps").status == 503)  // kept
+            #expect(try await c.request(.PUT, "/_sim/faults", body: "", contentType: "text/plain").status == 200)
+            #expect(try await c.request(.GET, "/api/v1/namespaces/default/configmaps").status == 200)
+        }
+    }
+
     @Test(arguments: [
         ("list:pods:error=0.2,latency=50ms", "list", "pods", 0.2, 500),
         ("patch:*:status=429,retryAfter=1", "patch", "*", 1.0, 429),
