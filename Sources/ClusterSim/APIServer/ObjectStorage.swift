@@ -148,6 +148,8 @@ public actor ObjectStorage: ClusterObjectStore {
                 causes: [.init(type: "FieldValueRequired", message: "Required value: name or generateName is required",
                     field: "metadata.name")])
         }
+        let metadataProblems = ObjectMetaValidation.validate(obj, resource: resource)
+        if !metadataProblems.isEmpty { throw APIStatus.invalid(resource, name: name, causes: metadataProblems) }
         var namespace: String? = nil
         if resource.namespaced {
             let ns = obj[path: ["metadata", "namespace"]]?.stringValue ?? ""
@@ -212,6 +214,10 @@ public actor ObjectStorage: ClusterObjectStore {
         let namespace = resource.namespaced ? (object[path: ["metadata", "namespace"]]?.stringValue ?? "") : nil
         let storeName = Self.storeName(namespace, name)
         guard let old = objects[key]?[storeName] else { throw APIStatus.notFound(resource, name: name) }
+        if subresource == nil {
+            let metadataProblems = ObjectMetaValidation.validate(object, resource: resource)
+            if !metadataProblems.isEmpty { throw APIStatus.invalid(resource, name: name, causes: metadataProblems) }
+        }
         let requestedRV = object[path: ["metadata", "resourceVersion"]]?.stringValue ?? ""
         if requestedRV.isEmpty {
             if !allowUnconditional {

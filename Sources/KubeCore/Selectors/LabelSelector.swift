@@ -228,7 +228,8 @@ extension LabelSelector {
         "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
         + "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used "
         + "for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-    static let dnsSubdomainHelp =
+    /// apimachinery's explanation of an invalid RFC 1123 subdomain (also used for object names).
+    public static let dnsSubdomainHelp =
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
         + "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
         + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
