@@ -19,11 +19,16 @@ public actor EmulatedCluster {
         public var defaultPullSeconds: Double
         /// Run the Deployment controller and kubelet; without them the cluster is "apiserver semantics only".
         public var workloads: Bool
+        /// Pod IPs are allocated upwards from this loopback address. The default is a random /16 inside
+        /// 127.0.0.0/8, so several emulated clusters on one machine (tests, a demo, CI) do not collide on
+        /// `podIP:8000`.
+        public var podAddressBase: String
 
         public init(
             api: APIServer.Configuration = APIServer.Configuration(), timeScale: Double = 30, gpuNodes: Int = 4,
             gpusPerNode: Int = 8, defaultLoadSeconds: Double = 120, defaultPullSeconds: Double = 20,
-            workloads: Bool = true
+            workloads: Bool = true,
+            podAddressBase: String = "127.\(Int.random(in: 2...250)).\(Int.random(in: 0...255)).0"
         ) {
             self.api = api
             self.timeScale = timeScale
@@ -32,6 +37,7 @@ public actor EmulatedCluster {
             self.defaultLoadSeconds = defaultLoadSeconds
             self.defaultPullSeconds = defaultPullSeconds
             self.workloads = workloads
+            self.podAddressBase = podAddressBase
         }
     }
 
@@ -48,7 +54,7 @@ public actor EmulatedCluster {
             configuration: WorkloadSimulator.Configuration(
                 nodeCount: configuration.gpuNodes, gpusPerNode: configuration.gpusPerNode,
                 timeScale: configuration.timeScale, defaultLoadSeconds: configuration.defaultLoadSeconds,
-                defaultPullSeconds: configuration.defaultPullSeconds))
+                defaultPullSeconds: configuration.defaultPullSeconds, baseAddress: configuration.podAddressBase))
         self.workloads = workloads
         var api = configuration.api
         api.logSource = workloads.logStore
