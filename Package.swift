@@ -5,6 +5,7 @@
 //   KubeCore          – Kubernetes types, JSON, patches, selectors, request building. No I/O.
 //   KubeClient        – transport, kubeconfig/in-cluster config, auth, typed API, retries, rate limit.
 //   KubeRuntime       – Watcher, Store, WorkQueue, Controller, LeaderElector, EventRecorder.
+//   ModelRolloutCore  – the pure domain: log judge, Prometheus metrics reader, policies. No I/O.
 //   ClusterSim        – the emulated API server and simulated workloads (tests, demo, benchmarks).
 //   ModelRolloutCLI   – the command-line commands (argument parsing, wiring).
 //   modelrollout      – the thin executable.
@@ -70,6 +71,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ModelRolloutCore",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ClusterSim",
             dependencies: [
                 "KubeCore",
@@ -94,7 +100,7 @@ let package = Package(
         .target(
             name: "ModelRolloutCLI",
             dependencies: [
-                "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim",
+                "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim", "ModelRolloutCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +112,7 @@ let package = Package(
             dependencies: ["ModelRolloutCLI"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ModelRolloutCoreTests", dependencies: ["ModelRolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KubeClientTests",

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import ModelRolloutCore
+
+@Test func rulesVersionIsSet() {
+    #expect(!ModelRolloutCore.rulesVersion.isEmpty)
+}
