@@ -167,7 +167,9 @@ public enum PrometheusText {
             case .failure(let failure): return .failure(failure)
             }
         }
-        guard i < n, isSpace(bytes[i]) else { return .failure(ParseFailure(message: "missing value")) }
+        guard i > 0, i < n, isSpace(bytes[i]) || isSpace(bytes[i - 1]) || bytes[i - 1] == UInt8(ascii: "}") else {
+            return .failure(ParseFailure(message: "missing value"))
+        }
         let fields = bytes[i...].split(whereSeparator: isSpace)
         guard let valueField = fields.first else { return .failure(ParseFailure(message: "missing value")) }
         let valueText = String(decoding: valueField, as: UTF8.self)
