@@ -17,7 +17,9 @@ public struct LogJudgement: Sendable, Equatable, Codable {
         case unknown = "Unknown"
     }
 
+    /// The runtime; `unknown` also for forks that print vLLM-like lines under another banner.
     public var runtime: Runtime
+    /// The furthest startup phase reached, or `Failed` once a fatal error was logged.
     public var phase: Phase
     /// The weights are in memory (a load line was seen).
     public var modelLoaded: Bool
@@ -25,12 +27,14 @@ public struct LogJudgement: Sendable, Equatable, Codable {
     public var loadSeconds: Double?
     /// The HTTP server finished startup after the load and no fatal error followed.
     public var serverReady: Bool
+    /// A fatal error was logged (after the load line or instead of it); sticky.
     public var failed: Bool
     /// A short human text for the first (most specific) fatal error.
     public var failureReason: String?
     /// The few normalised lines that decided (at most ``LogJudge/maxEvidence``), in log order.
     public var evidence: [String]
 
+    /// Creates a judgement (mostly for tests and decoding; ``LogJudge/judge(_:)`` builds them).
     public init(
         runtime: Runtime, phase: Phase, modelLoaded: Bool, loadSeconds: Double?, serverReady: Bool,
         failed: Bool, failureReason: String?, evidence: [String]
@@ -146,7 +150,10 @@ struct JudgeCore: Sendable {
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     private mutating func classify(line: String, msg: String) {
         // Forks print vLLM-like lines under another banner.
-        if msg.range(of: "aphrodite", options: .caseInsensitive) != nil {
+        // (A lowercase model name such as `org/aphrodite-7b` is not a banner.)
+        if msg.contains("Aphrodite") || msg.contains("APHRODITE") || msg.contains("aphrodite.")
+            || msg.contains("aphrodite-engine")
+        {
             forkSeen = true
             note(.fork, line)
         }

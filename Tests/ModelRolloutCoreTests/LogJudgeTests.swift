@@ -222,6 +222,13 @@ private let aphrodite = """
     INFO:     Application startup complete.
     """
 
+private let modelNamedLikeFork = """
+    (APIServer pid=1) INFO 10-01 12:00:00 [api_server.py:1] vLLM API server version 0.11.0
+    (EngineCore_DP0 pid=2) INFO 10-01 12:00:20 [gpu_model_runner.py:2] Starting to load model org/aphrodite-7b...
+    (EngineCore_DP0 pid=2) INFO 10-01 12:00:41 [gpu_model_runner.py:3] Model loading took 15.2 GiB and 19.3 seconds
+    (APIServer pid=1) INFO:     Application startup complete.
+    """
+
 let logCases: [LogCase] = [
     LogCase(name: "empty", log: "", runtime: .unknown, phase: .unknown, loaded: false, seconds: nil,
         ready: false, reason: nil),
@@ -279,6 +286,8 @@ let logCases: [LogCase] = [
         ready: true, reason: nil),
     LogCase(name: "Aphrodite fork never vLLM-serving", log: aphrodite, runtime: .unknown, phase: .modelLoaded,
         loaded: true, seconds: 40, ready: false, reason: nil),
+    LogCase(name: "model name containing a fork's name is still vLLM", log: modelNamedLikeFork, runtime: .vllm,
+        phase: .serving, loaded: true, seconds: 19.3, ready: true, reason: nil),
 ]
 
 @Suite struct LogJudgeTests {
