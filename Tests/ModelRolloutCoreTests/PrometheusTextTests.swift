@@ -39,69 +39,69 @@ private let sampleLineCases: [SampleLineCase] = [
 ]
 
 @Suite struct PrometheusTextTests {
-@Test(arguments: sampleLineCases)
-func parsesOrSkipsSampleLine(_ testCase: SampleLineCase) {
-    let scrape = PrometheusText.parse(testCase.line)
-    guard let name = testCase.name else {
-        #expect(scrape.samples.isEmpty)
-        #expect(scrape.skippedLines == 1)
-        #expect(scrape.skipReasons.count == 1)
-        return
+    @Test(arguments: sampleLineCases)
+    func parsesOrSkipsSampleLine(_ testCase: SampleLineCase) {
+        let scrape = PrometheusText.parse(testCase.line)
+        guard let name = testCase.name else {
+            #expect(scrape.samples.isEmpty)
+            #expect(scrape.skippedLines == 1)
+            #expect(scrape.skipReasons.count == 1)
+            return
+        }
+        #expect(scrape.skippedLines == 0, "\(scrape.skipReasons)")
+        #expect(scrape.samples.count == 1)
+        guard let sample = scrape.samples.first else { return }
+        #expect(sample.name == name)
+        #expect(sample.labels == testCase.labels)
+        #expect(sample.value == testCase.value)
+        #expect(sample.timestamp == testCase.timestamp)
     }
-    #expect(scrape.skippedLines == 0, "\(scrape.skipReasons)")
-    #expect(scrape.samples.count == 1)
-    guard let sample = scrape.samples.first else { return }
-    #expect(sample.name == name)
-    #expect(sample.labels == testCase.labels)
-    #expect(sample.value == testCase.value)
-    #expect(sample.timestamp == testCase.timestamp)
-}
 
-@Test func parsesNaN() {
-    let scrape = PrometheusText.parse("x NaN\ny{a=\"b\"} nan\n")
-    #expect(scrape.samples.count == 2)
-    #expect(scrape.samples.allSatisfy { $0.value.isNaN })
-}
+    @Test func parsesNaN() {
+        let scrape = PrometheusText.parse("x NaN\ny{a=\"b\"} nan\n")
+        #expect(scrape.samples.count == 2)
+        #expect(scrape.samples.allSatisfy { $0.value.isNaN })
+    }
 
-@Test func parsesHelpTypeCreatedBlankCRLFAndEllipsis() {
-    let text = [
-        "# HELP vllm:prompt_tokens_total Number of prefill tokens processed.",
-        "# TYPE vllm:prompt_tokens_total counter",
-        "vllm:prompt_tokens_total{engine=\"0\",model_name=\"m\"} 1234.0",
-        "vllm:prompt_tokens_created{engine=\"0\",model_name=\"m\"} 1.7123456789e+09",
-        "",
-        "   ",
-        "...",
-        "# HELP a_b Line one\\nline two with \\\\ backslash",
-        "# TYPE a_b gauge",
-        "# TYPE weird strange",
-        "# just a comment",
-        "# EOF",
-    ].joined(separator: "\r\n")
-    let scrape = PrometheusText.parse(text)
-    #expect(scrape.skippedLines == 0, "\(scrape.skipReasons)")
-    #expect(scrape.samples.map(\.name) == ["vllm:prompt_tokens_total", "vllm:prompt_tokens_created"])
-    #expect(scrape.samples.map(\.isCreated) == [false, true])
-    #expect(scrape.types["vllm:prompt_tokens_total"] == .counter)
-    #expect(scrape.types["a_b"] == .gauge)
-    #expect(scrape.types["weird"] == .unknown)
-    #expect(scrape.help["vllm:prompt_tokens_total"] == "Number of prefill tokens processed.")
-    #expect(scrape.help["a_b"] == "Line one\nline two with \\ backslash")
-    #expect(scrape.familyNames == ["vllm:prompt_tokens_total", "a_b", "weird"])
-}
+    @Test func parsesHelpTypeCreatedBlankCRLFAndEllipsis() {
+        let text = [
+            "# HELP vllm:prompt_tokens_total Number of prefill tokens processed.",
+            "# TYPE vllm:prompt_tokens_total counter",
+            "vllm:prompt_tokens_total{engine=\"0\",model_name=\"m\"} 1234.0",
+            "vllm:prompt_tokens_created{engine=\"0\",model_name=\"m\"} 1.7123456789e+09",
+            "",
+            "   ",
+            "...",
+            "# HELP a_b Line one\\nline two with \\\\ backslash",
+            "# TYPE a_b gauge",
+            "# TYPE weird strange",
+            "# just a comment",
+            "# EOF",
+        ].joined(separator: "\r\n")
+        let scrape = PrometheusText.parse(text)
+        #expect(scrape.skippedLines == 0, "\(scrape.skipReasons)")
+        #expect(scrape.samples.map(\.name) == ["vllm:prompt_tokens_total", "vllm:prompt_tokens_created"])
+        #expect(scrape.samples.map(\.isCreated) == [false, true])
+        #expect(scrape.types["vllm:prompt_tokens_total"] == .counter)
+        #expect(scrape.types["a_b"] == .gauge)
+        #expect(scrape.types["weird"] == .unknown)
+        #expect(scrape.help["vllm:prompt_tokens_total"] == "Number of prefill tokens processed.")
+        #expect(scrape.help["a_b"] == "Line one\nline two with \\ backslash")
+        #expect(scrape.familyNames == ["vllm:prompt_tokens_total", "a_b", "weird"])
+    }
 
-@Test func countsGarbageAndKeepsFirstReasons() {
-    let garbage = (1...8).map { "garbage line \($0)" }
-    let text = (["ok 1"] + garbage + ["ok 2"]).joined(separator: "\n")
-    let scrape = PrometheusText.parse(text)
-    #expect(scrape.samples.map(\.value) == [1, 2])
-    #expect(scrape.skippedLines == 8)
-    #expect(scrape.skipReasons.count == PrometheusText.maxSkipReasons)
-    #expect(scrape.skipReasons.first?.hasPrefix("line 2:") == true)
-}
+    @Test func countsGarbageAndKeepsFirstReasons() {
+        let garbage = (1...8).map { "garbage line \($0)" }
+        let text = (["ok 1"] + garbage + ["ok 2"]).joined(separator: "\n")
+        let scrape = PrometheusText.parse(text)
+        #expect(scrape.samples.map(\.value) == [1, 2])
+        #expect(scrape.skippedLines == 8)
+        #expect(scrape.skipReasons.count == PrometheusText.maxSkipReasons)
+        #expect(scrape.skipReasons.first?.hasPrefix("line 2:") == true)
+    }
 
-@Test func emptyInputYieldsEmptyScrape() {
-    #expect(PrometheusText.parse("") == PrometheusScrape())
-    #expect(PrometheusText.parse("\n\r\n\n") == PrometheusScrape())
-}
+    @Test func emptyInputYieldsEmptyScrape() {
+        #expect(PrometheusText.parse("") == PrometheusScrape())
+        #expect(PrometheusText.parse("\n\r\n\n") == PrometheusScrape())
+    }
 }

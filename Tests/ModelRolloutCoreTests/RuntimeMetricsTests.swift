@@ -4,7 +4,8 @@ import Testing
 @testable import ModelRolloutCore
 
 private let ttftBounds = ["0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75",
-                          "1.0", "2.5", "5.0", "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0", "+Inf"]
+                          "1.0", "2.5", "5.0", "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0",
+                          "+Inf"]
 
 /// Bucket lines over the real vLLM TTFT boundaries; `steps` maps a bound to the cumulative count from there on.
 private func buckets(_ name: String, _ labels: String, _ steps: [Double: Double]) -> String {
