@@ -33,6 +33,7 @@
 #   logs               logs -c vllm shows the model-load line; --tail, --timestamps, --since
 #   raw                get --raw /version and an API path
 #   proxy              get --raw through the pod proxy to the simulated vLLM /v1/models
+#   inspect            kubectl logs / get --raw .../metrics piped into modelrollout inspect log|metrics --json
 #   delete             delete a CR; wait --for=delete
 #   delete-finalizer   delete with a finalizer waits until the finalizer is removed
 #   not-found          get of a missing object -> NotFound error
@@ -228,6 +229,14 @@ t_proxy() {
     pod=$(pod_name)
     expect '"id":"meta-llama/Llama-3.1-8B-Instruct"' k get --raw "/api/v1/namespaces/$NS/pods/$pod:8000/proxy/v1/models"
 }
+t_inspect() {
+    local pod
+    pod=$(pod_name)
+    expect '"phase": "Serving"' sh -c "\"$KUBECTL\" logs $pod -n $NS -c vllm --timestamps | \"$BIN\" inspect log - --json" &&
+        expect '"modelLoaded": true' sh -c "\"$KUBECTL\" logs $pod -n $NS -c vllm | \"$BIN\" inspect log --json" &&
+        expect '"model": "meta-llama/Llama-3.1-8B-Instruct"' sh -c \
+            "\"$KUBECTL\" get --raw /api/v1/namespaces/$NS/pods/$pod:8000/proxy/metrics | \"$BIN\" inspect metrics - --json"
+}
 t_delete() {
     k apply -f "$FIX/widget-w1.yaml" >/dev/null
     expect 'widget.example.com "w1" deleted' k delete widget w1 -n $NS &&
@@ -274,6 +283,7 @@ check get-pods-table t_get_pods_table
 check logs t_logs
 check raw t_raw
 check proxy t_proxy
+check inspect t_inspect
 check delete t_delete
 check delete-finalizer t_delete_finalizer
 check not-found t_not_found

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import ModelRolloutCore
-
-@Test func rulesVersionIsSet() {
-    #expect(!ModelRolloutCore.rulesVersion.isEmpty)
-}
