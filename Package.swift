@@ -5,7 +5,8 @@
 //   KubeCore          – Kubernetes types, JSON, patches, selectors, request building. No I/O.
 //   KubeClient        – transport, kubeconfig/in-cluster config, auth, typed API, retries, rate limit.
 //   KubeRuntime       – Watcher, Store, WorkQueue, Controller, LeaderElector, EventRecorder.
-//   ModelRolloutCore  – the pure domain: log judge, Prometheus metrics reader, policies. No I/O.
+//   ModelRolloutCore  – the pure domain: CRD types, log judge, metrics reader, rollout policies. No I/O.
+//   ModelRolloutController – the operator shell: gatherers, route writer, reconciler, manager.
 //   ClusterSim        – the emulated API server and simulated workloads (tests, demo, benchmarks).
 //   ModelRolloutCLI   – the command-line commands (argument parsing, wiring).
 //   modelrollout      – the thin executable.
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -72,7 +74,21 @@ let package = Package(
         ),
         .target(
             name: "ModelRolloutCore",
-            dependencies: [],
+            dependencies: ["KubeCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ModelRolloutController",
+            dependencies: [
+                "KubeCore", "KubeClient", "KubeRuntime", "ModelRolloutCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -100,7 +116,7 @@ let package = Package(
         .target(
             name: "ModelRolloutCLI",
             dependencies: [
-                "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim", "ModelRolloutCore",
+                "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim", "ModelRolloutCore", "ModelRolloutController",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,7 +128,21 @@ let package = Package(
             dependencies: ["ModelRolloutCLI"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ModelRolloutCoreTests", dependencies: ["ModelRolloutCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelRolloutCoreTests", dependencies: ["ModelRolloutCore", "KubeCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelRolloutControllerTests",
+            dependencies: ["ModelRolloutController", "ModelRolloutCore", "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "ClusterSim", "KubeCore", "KubeClient", "ModelRolloutCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "KubeCoreTests", dependencies: ["KubeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KubeClientTests",
