@@ -15,6 +15,10 @@ public enum SimAnnotations {
     public static let vllmVersion = "sim.modelrollout.io/vllm-version"
     /// Simulated seconds of engine initialisation after the weights (profiling, KV cache, warm-up).
     public static let engineInitSeconds = "sim.modelrollout.io/engine-init-seconds"
+    /// Multiplies the simulated vLLM's prefill and inter-token latency, e.g. `"4"` for a 4× slower revision.
+    public static let slowdown = "sim.modelrollout.io/slowdown"
+    /// Requests the simulated vLLM decodes at once (more wait in its queue), e.g. `"8"`; default 256.
+    public static let maxConcurrency = "sim.modelrollout.io/max-concurrency"
 }
 
 /// Settings of the simulated node pool and kubelet.
@@ -32,10 +36,13 @@ public struct KubeletConfiguration: Sendable {
     public var defaultLoadSeconds: Double
     public var defaultVLLMVersion: VLLMVersion
     public var resyncSeconds: Double
+    /// Simulated serving seconds per wall second for vLLM request latencies (independent of the clock's scale).
+    public var servingTimeScale: Double
 
     public init(
         nodeCount: Int = 2, gpusPerNode: Int = 8, baseAddress: String = "127.1.0.0", defaultPullSeconds: Double = 20,
-        defaultLoadSeconds: Double = 120, defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10
+        defaultLoadSeconds: Double = 120, defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10,
+        servingTimeScale: Double = 1
     ) {
         self.nodeCount = max(1, nodeCount)
         self.gpusPerNode = max(0, gpusPerNode)
@@ -44,6 +51,7 @@ public struct KubeletConfiguration: Sendable {
         self.defaultLoadSeconds = defaultLoadSeconds
         self.defaultVLLMVersion = defaultVLLMVersion
         self.resyncSeconds = resyncSeconds
+        self.servingTimeScale = servingTimeScale > 0 && servingTimeScale.isFinite ? servingTimeScale : 1
     }
 }
 
@@ -172,6 +180,12 @@ public actor Kubelet {
     /// Which node a pod runs on and its IP (nil when not scheduled by this kubelet).
     public func placement(namespace: String, name: String) -> (node: String, ip: String)? {
         pods[PodKey(namespace: namespace, name: name)].map { ($0.node, $0.ip) }
+    }
+
+    /// The simulated processes of a pod's containers in order (nil for a container not running), or nil when
+    /// this kubelet does not run the pod.
+    func processes(namespace: String, name: String) -> [(any SimulatedProcess)?]? {
+        pods[PodKey(namespace: namespace, name: name)]?.containers.map(\.process)
     }
 
     /// GPUs in use per node name.
@@ -432,10 +446,13 @@ public actor Kubelet {
                 ?? configuration.defaultLoadSeconds
             let engineInit = annotations[SimAnnotations.engineInitSeconds]?.stringValue.flatMap(Double.init)
             let failure = annotations[SimAnnotations.fail]?.stringValue.flatMap(VLLMFailure.init(annotation:))
+            let slowdown = annotations[SimAnnotations.slowdown]?.stringValue.flatMap(Double.init) ?? 1
+            let concurrency = annotations[SimAnnotations.maxConcurrency]?.stringValue.flatMap(Int.init) ?? 256
             process = SimulatedVLLM(
                 configuration: .init(
                     host: runtime.ip, port: port, options: options, version: version, loadSeconds: load,
-                    engineInitSeconds: engineInit, failure: failure, pid: nextPID),
+                    engineInitSeconds: engineInit, failure: failure, maxConcurrency: max(1, concurrency),
+                    pid: nextPID, slowdown: slowdown, servingTimeScale: configuration.servingTimeScale),
                 clock: clock, log: log)
         } else {
             process = GenericProcess(image: runtime.containers[index].image, log: log)

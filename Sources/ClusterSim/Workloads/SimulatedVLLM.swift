@@ -29,11 +29,16 @@ public actor SimulatedVLLM {
         public var maxConcurrency: Int
         /// The pid printed in `(APIServer pid=N)`; the engine and workers get following numbers.
         public var pid: Int
+        /// Multiplies prefill and inter-token latency (a slower revision); 1 is the nominal speed.
+        public var slowdown: Double
+        /// Simulated serving seconds per wall second for request latencies; nil: follow the process clock.
+        public var servingTimeScale: Double?
 
         public init(
             host: String, port: Int = 8000, options: VLLMLaunchOptions, version: VLLMVersion = .modern,
             loadSeconds: Double = 60, downloadSeconds: Double? = nil, engineInitSeconds: Double? = nil,
-            weightsGiB: Double = 15.2683, failure: VLLMFailure? = nil, maxConcurrency: Int = 256, pid: Int = 1
+            weightsGiB: Double = 15.2683, failure: VLLMFailure? = nil, maxConcurrency: Int = 256, pid: Int = 1,
+            slowdown: Double = 1, servingTimeScale: Double? = nil
         ) {
             self.host = host
             self.port = port
@@ -46,6 +51,8 @@ public actor SimulatedVLLM {
             self.failure = failure
             self.maxConcurrency = maxConcurrency
             self.pid = pid
+            self.slowdown = slowdown.isFinite ? max(0, slowdown) : 1
+            self.servingTimeScale = servingTimeScale
         }
     }
 
@@ -64,6 +71,7 @@ public actor SimulatedVLLM {
 
     public let configuration: Configuration
     private let clock: any WorkloadClock
+    private let servingClock: any WorkloadClock
     private let log: @Sendable (String) async -> Void
     private let formatter: VLLMLogFormatter
     private let metrics: VLLMMetrics
@@ -78,6 +86,8 @@ public actor SimulatedVLLM {
     {
         self.configuration = configuration
         self.clock = clock
+        self.servingClock =
+            configuration.servingTimeScale.map { SimClock(timeScale: $0, origin: clock.now()) } ?? clock
         self.log = log
         self.formatter = VLLMLogFormatter(
             version: configuration.version, apiServerPID: configuration.pid, engineCorePID: configuration.pid + 200,
@@ -136,6 +146,9 @@ public actor SimulatedVLLM {
     /// The current `/metrics` text.
     public func metricsText() async -> String { await metrics.render() }
 
+    /// `true` while the model is loaded and the server answers requests.
+    public var isServing: Bool { phase == .serving }
+
     // MARK: Startup
 
     private func run(_ steps: [VLLMStartupStep]) async {
@@ -184,7 +197,8 @@ public actor SimulatedVLLM {
     private func listen() async -> Bool {
         let router = Router(context: VLLMRequestContext.self)
         let handler = VLLMRequestHandler(
-            configuration: configuration, clock: clock, metrics: metrics, formatter: formatter, log: log)
+            configuration: configuration, clock: clock, servingClock: servingClock, metrics: metrics,
+            formatter: formatter, log: log)
         router.add(middleware: AccessLogMiddleware(formatter: formatter, clock: clock, log: log))
         handler.register(on: router)
         let (events, continuation) = AsyncStream<Bool>.makeStream()

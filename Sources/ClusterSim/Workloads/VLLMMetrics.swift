@@ -88,7 +88,7 @@ actor VLLMMetrics {
     /// Frees the slot and records the request.
     func finish(
         promptTokens prompt: Int, generatedTokens generated: Int, tokens: Int, queueSeconds: Double,
-        ttftSeconds: Double, itlSeconds: Double, e2eSeconds: Double, finishReason: String
+        ttftSeconds: Double, itlSamples: [Double], e2eSeconds: Double, finishReason: String
     ) {
         tokensInFlight -= tokens
         promptTokens += prompt
@@ -96,7 +96,7 @@ actor VLLMMetrics {
         successByReason[finishReason, default: 0] += 1
         queueTime.observe(queueSeconds)
         ttft.observe(ttftSeconds)
-        for _ in 0..<max(0, generated - 1) { itl.observe(itlSeconds) }
+        for sample in itlSamples { itl.observe(sample) }
         e2e.observe(e2eSeconds)
         release()
     }

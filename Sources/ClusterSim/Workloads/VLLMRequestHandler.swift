@@ -3,18 +3,21 @@ import Hummingbird
 import KubeCore
 import NIOCore
 
-/// The HTTP endpoints of a simulated vLLM server, with a simple latency model on the simulated clock:
-/// prefill ≈ 30 ms + 0.2 ms per prompt token, then 12 ms per further output token.
+/// The HTTP endpoints of a simulated vLLM server, with the batching latency model of `ServingLatencyModel`:
+/// prefill ≈ 30 ms + 0.2 ms per prompt token, then an inter-token latency that grows with the running batch.
+/// Latencies run on `servingClock` (its own time scale); timestamps in responses use `clock`.
 struct VLLMRequestHandler: Sendable {
     let configuration: SimulatedVLLM.Configuration
     let clock: any WorkloadClock
+    /// Sleeps and measures request latencies (simulated serving seconds).
+    let servingClock: any WorkloadClock
     let metrics: VLLMMetrics
     let formatter: VLLMLogFormatter
     let log: @Sendable (String) async -> Void
 
-    static let prefillBaseSeconds = 0.030
-    static let prefillPerTokenSeconds = 0.0002
-    static let interTokenSeconds = 0.012
+    var latency: ServingLatencyModel {
+        ServingLatencyModel(maxConcurrency: configuration.maxConcurrency, slowdown: configuration.slowdown)
+    }
     static let vocabulary = [
         " The", " model", " is", " ready", " to", " serve", " requests", " with", " low", " latency", ",", " and",
         " every", " token", " counts", ".",
@@ -106,20 +109,26 @@ struct VLLMRequestHandler: Sendable {
             id: (chat ? "chatcmpl-" : "cmpl-") + Self.randomHex(32), created: Int64(clock.now().timeIntervalSince1970),
             model: id, chat: chat, promptTokens: promptTokens, outputTokens: outputTokens)
 
-        let admittedAt = clock.now()
+        let model = latency
+        let admittedAt = servingClock.now()
         await metrics.admit(tokens: promptTokens + outputTokens)
-        let start = clock.now()
-        let queue = start.timeIntervalSince(admittedAt)
-        let prefill = Self.prefillBaseSeconds + Self.prefillPerTokenSeconds * Double(promptTokens)
+        let queue = servingClock.now().timeIntervalSince(admittedAt)
+        let prefill = model.prefillSeconds(promptTokens: promptTokens)
 
         if !stream {
+            var itls: [Double] = []
             do {
-                try await clock.sleep(simulatedSeconds: prefill + Double(outputTokens - 1) * Self.interTokenSeconds)
+                try await servingClock.sleep(simulatedSeconds: prefill)
+                for _ in 1..<max(1, outputTokens) {
+                    let itl = model.interTokenSeconds(running: await metrics.running)
+                    try await servingClock.sleep(simulatedSeconds: itl)
+                    itls.append(itl)
+                }
             } catch {
                 await metrics.abandon(tokens: promptTokens + outputTokens)
                 throw error
             }
-            await record(generation, queue: queue, prefill: prefill, end: clock.now(), admittedAt: admittedAt)
+            await record(generation, queue: queue, prefill: prefill, itls: itls, admittedAt: admittedAt)
             return json(generation.fullResponse())
         }
 
@@ -131,18 +140,22 @@ struct VLLMRequestHandler: Sendable {
                     Task { await handler.metrics.abandon(tokens: promptTokens + outputTokens) }
                 }
             }
-            try await handler.clock.sleep(simulatedSeconds: prefill)
+            try await handler.servingClock.sleep(simulatedSeconds: prefill)
             if chat { try await writer.write(Self.event(generation.chatRoleChunk())) }
+            var itls: [Double] = []
             for index in 0..<outputTokens {
-                if index > 0 { try await handler.clock.sleep(simulatedSeconds: Self.interTokenSeconds) }
+                if index > 0 {
+                    let itl = model.interTokenSeconds(running: await handler.metrics.running)
+                    try await handler.servingClock.sleep(simulatedSeconds: itl)
+                    itls.append(itl)
+                }
                 try await writer.write(Self.event(generation.chunk(index: index)))
             }
             try await writer.write(Self.event(generation.finalChunk()))
             if includeUsage { try await writer.write(Self.event(generation.usageChunk())) }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
             finished = true
-            await handler.record(
-                generation, queue: queue, prefill: prefill, end: handler.clock.now(), admittedAt: admittedAt)
+            await handler.record(generation, queue: queue, prefill: prefill, itls: itls, admittedAt: admittedAt)
             try await writer.finish(nil)
         }
         return Response(
@@ -150,12 +163,12 @@ struct VLLMRequestHandler: Sendable {
             body: responseBody)
     }
 
-    func record(_ generation: Generation, queue: Double, prefill: Double, end: Date, admittedAt: Date) async {
+    func record(_ generation: Generation, queue: Double, prefill: Double, itls: [Double], admittedAt: Date) async {
         await metrics.finish(
             promptTokens: generation.promptTokens, generatedTokens: generation.outputTokens,
             tokens: generation.promptTokens + generation.outputTokens, queueSeconds: queue,
-            ttftSeconds: queue + prefill, itlSeconds: Self.interTokenSeconds,
-            e2eSeconds: end.timeIntervalSince(admittedAt), finishReason: "length")
+            ttftSeconds: queue + prefill, itlSamples: itls,
+            e2eSeconds: servingClock.now().timeIntervalSince(admittedAt), finishReason: "length")
     }
 
     static func event(_ value: JSONValue) -> ByteBuffer { ByteBuffer(string: "data: \(value.serialized())\n\n") }

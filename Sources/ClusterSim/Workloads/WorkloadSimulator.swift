@@ -19,11 +19,15 @@ public actor WorkloadSimulator {
         /// Simulated seconds between the controllers' full resyncs.
         public var resyncSeconds: Double
         public var maxLogLinesPerContainer: Int
+        /// Simulated serving seconds per wall second for request latencies (prefill, decode), independent of
+        /// `timeScale`: with timeScale 60 a 4-minute model load takes 4 s but a 40 ms prefill still takes 40 ms.
+        public var servingTimeScale: Double
 
         public init(
             nodeCount: Int = 2, gpusPerNode: Int = 8, timeScale: Double = 1, defaultLoadSeconds: Double = 120,
             defaultPullSeconds: Double = 20, baseAddress: String = "127.1.0.0",
-            defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10, maxLogLinesPerContainer: Int = 20_000
+            defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10, maxLogLinesPerContainer: Int = 20_000,
+            servingTimeScale: Double = 1
         ) {
             self.nodeCount = nodeCount
             self.gpusPerNode = gpusPerNode
@@ -34,6 +38,7 @@ public actor WorkloadSimulator {
             self.defaultVLLMVersion = defaultVLLMVersion
             self.resyncSeconds = resyncSeconds
             self.maxLogLinesPerContainer = maxLogLinesPerContainer
+            self.servingTimeScale = servingTimeScale
         }
     }
 
@@ -63,7 +68,8 @@ public actor WorkloadSimulator {
                 nodeCount: configuration.nodeCount, gpusPerNode: configuration.gpusPerNode,
                 baseAddress: configuration.baseAddress, defaultPullSeconds: configuration.defaultPullSeconds,
                 defaultLoadSeconds: configuration.defaultLoadSeconds,
-                defaultVLLMVersion: configuration.defaultVLLMVersion, resyncSeconds: configuration.resyncSeconds),
+                defaultVLLMVersion: configuration.defaultVLLMVersion, resyncSeconds: configuration.resyncSeconds,
+                servingTimeScale: configuration.servingTimeScale),
             logger: logger)
     }
 
@@ -75,6 +81,18 @@ public actor WorkloadSimulator {
         await deploymentController.start()
     }
 
+    /// Whether a pod's model is loaded: `.loaded` when every simulated vLLM container of the pod serves (pods
+    /// without vLLM containers count as loaded once all their containers run), `.notLoaded` while any is still
+    /// loading or not running, `.unknown` when this simulator does not run the pod.
+    public func modelState(namespace: String, pod: String) async -> PodModelState {
+        guard let processes = await kubelet.processes(namespace: namespace, name: pod) else { return .unknown }
+        for process in processes {
+            guard let process else { return .notLoaded }
+            if let vllm = process as? SimulatedVLLM, await !vllm.isServing { return .notLoaded }
+        }
+        return processes.isEmpty ? .unknown : .loaded
+    }
+
     /// Stops both and every simulated process.
     public func stop() async {
         guard running else { return }
@@ -82,4 +100,11 @@ public actor WorkloadSimulator {
         await deploymentController.stop()
         await kubelet.stop()
     }
+}
+
+/// Whether a simulated pod's model is loaded and served (see `WorkloadSimulator.modelState(namespace:pod:)`).
+public enum PodModelState: String, Sendable, Hashable {
+    case loaded
+    case notLoaded
+    case unknown
 }
