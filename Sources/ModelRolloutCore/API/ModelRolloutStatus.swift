@@ -242,6 +242,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var retireAt: Date?
     public var weights: RevisionWeights?
     public var replicas: ReplicaStatus?
+    /// Model-ready over desired replicas of the serving side(s), e.g. `3/4` (the READY printer column).
+    public var ready: String?
     public var loadTime: LoadTimeStatus?
     public var analysis: AnalysisStatus?
     public var conditions: [Condition]
@@ -258,7 +260,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case observedGeneration, phase, message, stableDeployment, stableService, candidateDeployment
         case candidateService, currentStep, stepStartedAt, rolloutStartedAt, stableReplicasAtStart
-        case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, loadTime, analysis
+        case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, ready, loadTime, analysis
         case conditions, decisions
     }
 
@@ -281,6 +283,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         retireAt = try c.decodeIfPresent(TimeStamp.self, forKey: .retireAt)?.date
         weights = try c.decodeIfPresent(RevisionWeights.self, forKey: .weights)
         replicas = try c.decodeIfPresent(ReplicaStatus.self, forKey: .replicas)
+        ready = try c.decodeIfPresent(String.self, forKey: .ready)
         loadTime = try c.decodeIfPresent(LoadTimeStatus.self, forKey: .loadTime)
         analysis = try c.decodeIfPresent(AnalysisStatus.self, forKey: .analysis)
         conditions = try c.value(.conditions, default: [])
@@ -306,6 +309,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         try c.encodeIfPresent(retireAt.map(TimeStamp.init), forKey: .retireAt)
         try c.encodeIfPresent(weights, forKey: .weights)
         try c.encodeIfPresent(replicas, forKey: .replicas)
+        try c.encodeIfPresent(ready, forKey: .ready)
         try c.encodeIfPresent(loadTime, forKey: .loadTime)
         try c.encodeIfPresent(analysis, forKey: .analysis)
         try c.encode(conditions, forKey: .conditions)
