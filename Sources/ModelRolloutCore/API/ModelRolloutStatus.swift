@@ -232,6 +232,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var stepStartedAt: Date?
     /// When the current rollout started (the readiness timeout counts from here).
     public var rolloutStartedAt: Date?
+    /// Since when the rollout waits for candidate model-ready capacity (the readiness timeout counts from here).
+    public var waitingSince: Date?
     /// Replicas of the stable revision when the rollout started (restored before a rollback moves weight back).
     public var stableReplicasAtStart: Int?
     /// A candidate that failed; it is not retried until `spec.deployment` changes.
@@ -259,7 +261,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case observedGeneration, phase, message, stableDeployment, stableService, candidateDeployment
-        case candidateService, currentStep, stepStartedAt, rolloutStartedAt, stableReplicasAtStart
+        case candidateService, currentStep, stepStartedAt, rolloutStartedAt, waitingSince, stableReplicasAtStart
         case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, ready, loadTime, analysis
         case conditions, decisions
     }
@@ -276,6 +278,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         currentStep = try c.decodeIfPresent(Int.self, forKey: .currentStep)
         stepStartedAt = try c.decodeIfPresent(TimeStamp.self, forKey: .stepStartedAt)?.date
         rolloutStartedAt = try c.decodeIfPresent(TimeStamp.self, forKey: .rolloutStartedAt)?.date
+        waitingSince = try c.decodeIfPresent(TimeStamp.self, forKey: .waitingSince)?.date
         stableReplicasAtStart = try c.decodeIfPresent(Int.self, forKey: .stableReplicasAtStart)
         failedDeployment = try c.decodeIfPresent(String.self, forKey: .failedDeployment)
         retiredDeployment = try c.decodeIfPresent(String.self, forKey: .retiredDeployment)
@@ -302,6 +305,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         try c.encodeIfPresent(currentStep, forKey: .currentStep)
         try c.encodeIfPresent(stepStartedAt.map(TimeStamp.init), forKey: .stepStartedAt)
         try c.encodeIfPresent(rolloutStartedAt.map(TimeStamp.init), forKey: .rolloutStartedAt)
+        try c.encodeIfPresent(waitingSince.map(TimeStamp.init), forKey: .waitingSince)
         try c.encodeIfPresent(stableReplicasAtStart, forKey: .stableReplicasAtStart)
         try c.encodeIfPresent(failedDeployment, forKey: .failedDeployment)
         try c.encodeIfPresent(retiredDeployment, forKey: .retiredDeployment)
