@@ -23,12 +23,20 @@ public actor EmulatedCluster {
         /// 127.0.0.0/8, so several emulated clusters on one machine (tests, a demo, CI) do not collide on
         /// `podIP:8000`.
         public var podAddressBase: String
+        /// Simulated serving seconds per wall second for request latencies (prefill, decode), independent of
+        /// `timeScale`, so compressed model loads do not make requests instantaneous.
+        public var servingTimeScale: Double
+        /// Serve the HTTPRoute gateway on this `HOST:PORT` (port 0: a free port); nil: no gateway.
+        public var gatewayAddress: String?
+        /// Only HTTPRoutes in these namespaces are served by the gateway; nil: all.
+        public var gatewayNamespaces: Set<String>?
 
         public init(
             api: APIServer.Configuration = APIServer.Configuration(), timeScale: Double = 30, gpuNodes: Int = 4,
             gpusPerNode: Int = 8, defaultLoadSeconds: Double = 120, defaultPullSeconds: Double = 20,
             workloads: Bool = true,
-            podAddressBase: String = "127.\(Int.random(in: 2...250)).\(Int.random(in: 0...255)).0"
+            podAddressBase: String = "127.\(Int.random(in: 2...250)).\(Int.random(in: 0...255)).0",
+            servingTimeScale: Double = 1, gatewayAddress: String? = nil, gatewayNamespaces: Set<String>? = nil
         ) {
             self.api = api
             self.timeScale = timeScale
@@ -38,12 +46,17 @@ public actor EmulatedCluster {
             self.defaultPullSeconds = defaultPullSeconds
             self.workloads = workloads
             self.podAddressBase = podAddressBase
+            self.servingTimeScale = servingTimeScale
+            self.gatewayAddress = gatewayAddress
+            self.gatewayNamespaces = gatewayNamespaces
         }
     }
 
     public nonisolated let configuration: Configuration
     public nonisolated let apiServer: APIServer
     public nonisolated let workloads: WorkloadSimulator
+    /// The HTTPRoute gateway, when `configuration.gatewayAddress` is set.
+    public nonisolated let gateway: Gateway?
     private var workloadsRunning = false
 
     public init(configuration: Configuration = Configuration()) {
@@ -54,8 +67,18 @@ public actor EmulatedCluster {
             configuration: WorkloadSimulator.Configuration(
                 nodeCount: configuration.gpuNodes, gpusPerNode: configuration.gpusPerNode,
                 timeScale: configuration.timeScale, defaultLoadSeconds: configuration.defaultLoadSeconds,
-                defaultPullSeconds: configuration.defaultPullSeconds, baseAddress: configuration.podAddressBase))
+                defaultPullSeconds: configuration.defaultPullSeconds, baseAddress: configuration.podAddressBase,
+                servingTimeScale: configuration.servingTimeScale))
         self.workloads = workloads
+        if let address = configuration.gatewayAddress {
+            var gatewayConfiguration = Gateway.Configuration(address: address) ?? Gateway.Configuration()
+            gatewayConfiguration.namespaces = configuration.gatewayNamespaces
+            self.gateway = Gateway(
+                store: storage, configuration: gatewayConfiguration,
+                modelState: { namespace, pod in await workloads.modelState(namespace: namespace, pod: pod) })
+        } else {
+            self.gateway = nil
+        }
         var api = configuration.api
         api.logSource = workloads.logStore
         self.apiServer = APIServer(configuration: api, storage: storage)
@@ -64,18 +87,23 @@ public actor EmulatedCluster {
     /// The cluster's storage, for in-process access (tests, the demo).
     public nonisolated var storage: ObjectStorage { apiServer.storage }
 
-    /// Starts the API server, then the simulated workloads; returns the API server's address.
+    /// Starts the API server, then the simulated workloads and the gateway; returns the API server's address.
     public func start() async throws -> APIServer.BoundAddress {
         let address = try await apiServer.start()
         if configuration.workloads, !workloadsRunning {
             await workloads.start()
             workloadsRunning = true
         }
+        if let gateway { _ = try await gateway.start() }
         return address
     }
 
-    /// Stops the workloads (every simulated process) and then the API server.
+    /// The gateway's URL (`http://HOST:PORT`) once started; nil without a gateway.
+    public func gatewayURL() async -> String? { await gateway?.url }
+
+    /// Stops the gateway, the workloads (every simulated process) and then the API server.
     public func stop() async {
+        await gateway?.stop()
         if workloadsRunning {
             await workloads.stop()
             workloadsRunning = false
