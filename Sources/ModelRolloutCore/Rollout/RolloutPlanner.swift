@@ -1,0 +1,737 @@
+import Foundation
+import KubeCore
+
+/// The rollout state machine as a pure function: observed state and the current time in, the new status, the
+/// changes to make, events and the next evaluation time out (DESIGN §3).
+///
+/// Rules, in the order they are applied:
+/// 1. An invalid spec patches nothing: `InvalidSpec=True` and a Warning event.
+/// 2. The route is the truth for weights. When it is ahead of the status (a weight was written but the status
+///    write was lost, e.g. a restart), the status adopts the route's step instead of writing it again.
+/// 3. A new rollout scales the candidate to the replicas the next step needs: the step's share of current demand
+///    over the per-replica capacity when both are known, else the share of the stable fleet, at least one. A
+///    candidate whose endpoints are not model-gated (process-level readiness probe) is brought to full size first.
+/// 4. Weight moves to a step only when the candidate's model-ready replicas carry the step's share.
+/// 5. During a step's hold the candidate is analysed every `analysis.interval`; the next step needs a passing
+///    analysis (inconclusive never passes); `failureLimit` failed analyses roll back.
+/// 6. A candidate pod that fails to load, a readiness timeout, or a candidate that lost all model-ready pods while
+///    carrying traffic rolls back: stable is scaled back to its size at the start, weight returns as stable
+///    model-ready capacity allows (never onto a side with zero model-ready pods), then the candidate is removed
+///    from the route and scaled to zero.
+/// 7. At the last step the candidate is promoted: it becomes stable, the old revision keeps weight 0 and is scaled
+///    to zero and removed from the route after `autoscaling.scaleDownDelay`.
+/// 8. `spec.deployment` set back to the stable revision aborts like a rollback (without marking it failed).
+/// 9. `paused` holds everything; `mode: Observe` computes the same decisions against the weights in the status and
+///    marks the plan observe-only (the controller patches nothing but the status).
+public enum RolloutPlanner {
+    /// Identifies the stable, candidate and retired revisions. A new ModelRollout adopts the route: if the desired
+    /// revision's Service has weight (or the rule has no backends), it is stable; otherwise the backend with the
+    /// largest weight is stable (its Deployment is assumed to have the Service's name).
+    public static func identify(
+        spec: ModelRolloutSpec, status: ModelRolloutStatus, routeBackends: [String: Int]
+    ) -> RolloutParties {
+        var adopted = false
+        let stable: RolloutParties.Revision
+        if let name = status.stableDeployment, !name.isEmpty {
+            stable = .init(deployment: name, service: status.stableService ?? spec.serviceName(forDeployment: name))
+        } else {
+            adopted = true
+            let desiredService = spec.serviceName(forDeployment: spec.deployment)
+            let heaviest = routeBackends.filter { $0.value > 0 }.sorted {
+                $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key
+            }.first
+            if let heaviest, heaviest.key != desiredService, (routeBackends[desiredService] ?? 0) <= 0 {
+                stable = .init(deployment: heaviest.key, service: heaviest.key)
+            } else {
+                stable = .init(deployment: spec.deployment, service: desiredService)
+            }
+        }
+        var candidate: RolloutParties.Revision?
+        if let previous = status.candidateDeployment, !previous.isEmpty, previous != stable.deployment {
+            candidate = .init(
+                deployment: previous, service: status.candidateService ?? spec.serviceName(forDeployment: previous))
+        } else if spec.deployment != stable.deployment {
+            candidate = .init(deployment: spec.deployment, service: spec.serviceName(forDeployment: spec.deployment))
+        }
+        var retired: RolloutParties.Revision?
+        if let name = status.retiredDeployment, !name.isEmpty, name != stable.deployment,
+            name != candidate?.deployment
+        {
+            retired = .init(deployment: name, service: status.retiredService ?? name)
+        }
+        return RolloutParties(stable: stable, candidate: candidate, retired: retired, adopted: adopted)
+    }
+
+    /// Plans one reconcile.
+    public static func plan(_ observation: RolloutObservation) -> RolloutPlan {
+        var builder = PlanBuilder(observation)
+        builder.run()
+        return builder.finish()
+    }
+}
+
+/// The mutable working state of one planning round.
+struct PlanBuilder {
+    let o: RolloutObservation
+    var status: ModelRolloutStatus
+    var actions: [RolloutAction] = []
+    var events: [RolloutEvent] = []
+    var decisions: [DecisionRecord] = []
+    var requeue: Double?
+    /// Current shares (percent) of the managed Services, updated as weight actions are planned.
+    var shares: [String: Int]
+    var observeOnly: Bool
+    var progressing: (status: String, reason: String, message: String) = ("False", "NoRollout", "")
+
+    init(_ observation: RolloutObservation) {
+        o = observation
+        status = observation.status
+        observeOnly = observation.spec.mode == .observe
+        shares = [:]
+    }
+
+    var spec: ModelRolloutSpec { o.spec }
+    var now: Date { o.now }
+
+    mutating func run() {
+        status.observedGeneration = o.generation
+        if !o.specProblems.isEmpty {
+            invalidSpec(o.specProblems)
+            return
+        }
+        setCondition(RolloutConditionType.invalidSpec, "False", "SpecValid", "the spec is valid")
+        guard o.route.found else {
+            observeOnly = true
+            progressing = ("False", "RouteNotFound", "HTTPRoute \(spec.route.name) not found")
+            warnOnce(reason: "RouteNotFound", message: "HTTPRoute \(spec.route.name) not found; nothing is patched")
+            status.message = "HTTPRoute \(spec.route.name) not found"
+            requeue = 10
+            return
+        }
+        guard let stable = o.stable else { return }
+        initialiseShares(stable: stable)
+        if status.stableDeployment == nil {
+            status.stableDeployment = stable.deployment
+            status.stableService = stable.service
+            record(
+                .adopt, rule: "adopt-route", inputs: ["routeWeights": describe(o.route.weights)],
+                result: "stable=\(stable.deployment)",
+                message: "adopted \(stable.deployment) as the stable revision from the route", event: true)
+        }
+        retireIfDue()
+        if let candidate = o.candidate {
+            if candidate.deployment != spec.deployment {
+                abort(stable: stable, candidate: candidate)
+            } else {
+                rollout(stable: stable, candidate: candidate)
+            }
+        } else {
+            steady(stable: stable)
+        }
+        summarise(stable: stable, candidate: status.candidateDeployment == nil ? nil : o.candidate)
+    }
+
+    // MARK: - Shares
+
+    mutating func initialiseShares(stable: RevisionObservation) {
+        if observeOnly, let weights = status.weights {
+            shares[stable.service] = weights.stable
+            if let candidate = o.candidate { shares[candidate.service] = weights.candidate }
+        } else {
+            for service in o.route.weights.keys { shares[service] = o.route.share(of: service) }
+        }
+    }
+
+    func share(_ service: String) -> Int { shares[service] ?? 0 }
+
+    mutating func setWeights(_ desired: [String: Int?]) {
+        var changed = false
+        for (service, weight) in desired {
+            if let weight {
+                if shares[service] != weight || o.route.weights[service] == nil { changed = true }
+                shares[service] = weight
+            } else if shares[service] != nil || o.route.weights[service] != nil {
+                shares[service] = nil
+                changed = true
+            }
+        }
+        if changed { actions.append(.setWeights(desired)) }
+    }
+
+    mutating func scale(_ revision: RevisionObservation, to replicas: Int, rule: String, why: String) {
+        guard revision.exists, revision.desiredReplicas != replicas else { return }
+        actions.append(.scale(deployment: revision.deployment, replicas: replicas))
+        record(
+            .scale, rule: rule,
+            inputs: [
+                "deployment": revision.deployment, "from": String(revision.desiredReplicas),
+                "modelReady": String(revision.modelReady), "loading": String(revision.loading),
+            ], result: "replicas=\(replicas)", message: "scale \(revision.deployment) to \(replicas): \(why)",
+            event: true)
+    }
+
+    // MARK: - Steady state
+
+    mutating func steady(stable: RevisionObservation) {
+        if status.failedDeployment != nil, spec.deployment == stable.deployment { status.failedDeployment = nil }
+        if status.phase == nil || status.phase == .progressing || status.phase == .paused
+            || status.phase == .rollingBack
+        {
+            status.phase = .steady
+        }
+        status.candidateDeployment = nil
+        status.candidateService = nil
+        clearRollout()
+        progressing = ("False", "NoRollout", "\(stable.deployment) serves all traffic")
+        status.message = "\(stable.deployment) serves all traffic"
+        if share(stable.service) != 100 || o.route.weights[stable.service] == nil {
+            if stable.modelReady > 0 {
+                var desired: [String: Int?] = [stable.service: 100]
+                for service in shares.keys where service != stable.service { desired[service] = 0 }
+                setWeights(desired)
+                record(
+                    .weight, rule: "steady-all-on-stable",
+                    inputs: ["routeWeights": describe(o.route.weights), "stableModelReady": "\(stable.modelReady)"],
+                    result: "\(stable.service)=100", message: "route all traffic to the stable revision", event: true)
+            }
+        }
+    }
+
+    // MARK: - Rollout
+
+    mutating func rollout(stable: RevisionObservation, candidate: RevisionObservation) {
+        if status.failedDeployment == candidate.deployment {
+            status.phase = .rolledBack
+            status.candidateDeployment = nil
+            status.candidateService = nil
+            progressing = (
+                "False", "RolledBack",
+                "\(candidate.deployment) failed and was rolled back; set spec.deployment to another revision"
+            )
+            return
+        }
+        if status.candidateDeployment != candidate.deployment || status.rolloutStartedAt == nil {
+            status.candidateDeployment = candidate.deployment
+            status.candidateService = candidate.service
+            clearRollout()
+            status.rolloutStartedAt = now
+            status.stableReplicasAtStart = max(1, stable.desiredReplicas)
+            status.phase = .progressing
+            record(
+                .hold, rule: "rollout-start",
+                inputs: ["stable": stable.deployment, "candidate": candidate.deployment],
+                result: "rollout started", message: "rolling out \(candidate.deployment) over \(stable.deployment)",
+                event: true)
+        }
+        guard candidate.exists else {
+            progressing = ("False", "DeploymentNotFound", "Deployment \(candidate.deployment) not found")
+            warnOnce(reason: "DeploymentNotFound", message: "Deployment \(candidate.deployment) not found")
+            status.message = "waiting for Deployment \(candidate.deployment)"
+            requeue = 5
+            return
+        }
+        if spec.paused {
+            status.phase = .paused
+            progressing = ("Unknown", "Paused", "spec.paused is true")
+            status.message = "paused"
+            return
+        }
+        if status.phase == .rollingBack {
+            rollBack(stable: stable, candidate: candidate, abort: false)
+            return
+        }
+        status.phase = .progressing
+        if let reason = failure(candidate: candidate) {
+            startRollback(stable: stable, candidate: candidate, rule: reason.rule, message: reason.message)
+            return
+        }
+        adoptRouteStep(candidate: candidate)
+        guard let step = status.currentStep else {
+            advance(to: 0, stable: stable, candidate: candidate)
+            return
+        }
+        hold(step: step, stable: stable, candidate: candidate)
+    }
+
+    func failure(candidate: RevisionObservation) -> (rule: String, message: String)? {
+        if candidate.failed > 0 {
+            return (
+                "model-load-failed",
+                "\(candidate.deployment): \(candidate.failureMessage ?? "a pod failed to load the model")"
+            )
+        }
+        if share(candidate.service) > 0, candidate.modelReady == 0 {
+            return ("candidate-lost-capacity", "\(candidate.deployment) carries traffic but has no model-ready pod")
+        }
+        if let since = status.waitingSince, now.timeIntervalSince(since) > spec.readinessTimeout.seconds {
+            return (
+                "readiness-timeout",
+                "\(candidate.deployment) did not become model-ready within \(spec.readinessTimeout)"
+            )
+        }
+        return nil
+    }
+
+    /// The route is ahead of the status (a weight write whose status write was lost): take the step from the route.
+    mutating func adoptRouteStep(candidate: RevisionObservation) {
+        let current = status.currentStep ?? -1
+        let next = current + 1
+        guard next < spec.steps.count else { return }
+        let routeShare = share(candidate.service)
+        let currentWeight = current >= 0 && current < spec.steps.count ? spec.steps[current].weight : 0
+        guard routeShare == spec.steps[next].weight, routeShare != currentWeight else { return }
+        status.currentStep = next
+        status.stepStartedAt = now
+        status.analysis = AnalysisStatus(step: next)
+        status.waitingSince = nil
+        record(
+            .adopt, rule: "route-ahead-of-status", inputs: ["candidateWeight": "\(routeShare)"],
+            result: "step=\(next + 1)", message: "the route already carries step \(next + 1); resuming from there",
+            event: false)
+    }
+
+    /// Replicas the candidate needs to carry `share` percent of current demand.
+    func neededReplicas(share: Int, stable: RevisionObservation, candidate: RevisionObservation) -> Int {
+        let fraction = Double(share) / 100
+        let demand = (stable.requestRate ?? 0) + (candidate.requestRate ?? 0)
+        var needed: Int
+        if let capacity = o.replicaCapacity, capacity > 0, stable.requestRate != nil, demand > 0 {
+            needed = Int((fraction * demand / capacity).rounded(.up))
+        } else {
+            let fleet = Double(status.stableReplicasAtStart ?? max(1, stable.desiredReplicas))
+            needed = Int((fraction * fleet - 1e-9).rounded(.up))
+        }
+        return min(max(1, needed), max(1, spec.autoscaling.maxReplicas))
+    }
+
+    mutating func advance(to index: Int, stable: RevisionObservation, candidate: RevisionObservation) {
+        let weight = spec.steps[index].weight
+        let forShare = neededReplicas(share: weight, stable: stable, candidate: candidate)
+        let full = neededReplicas(share: 100, stable: stable, candidate: candidate)
+        let target = candidate.modelGatedEndpoints ? forShare : max(full, forShare)
+        if candidate.desiredReplicas < target {
+            scale(
+                candidate, to: target, rule: candidate.modelGatedEndpoints ? "step-capacity" : "full-before-traffic",
+                why: candidate.modelGatedEndpoints
+                    ? "step \(index + 1) (\(weight)%) needs \(target) model-ready replicas"
+                    : "its readiness probe does not prove the model is loaded, so it gets all \(target) replicas "
+                        + "before any traffic")
+            status.waitingSince = now
+        } else if status.waitingSince == nil, candidate.modelReady < target {
+            status.waitingSince = now
+        }
+        let ready =
+            candidate.modelReady >= forShare
+            && (candidate.modelGatedEndpoints || (candidate.loading == 0 && candidate.modelReady >= target))
+        guard ready else {
+            progressing = (
+                "True", "WaitingForCapacity",
+                "step \(index + 1): \(candidate.modelReady)/\(target) candidate replicas model-ready"
+            )
+            status.message = "waiting for \(candidate.deployment): \(candidate.modelReady)/\(target) model-ready"
+            record(
+                .hold, rule: "waiting-for-capacity",
+                inputs: [
+                    "modelReady": "\(candidate.modelReady)", "loading": "\(candidate.loading)", "needed": "\(target)",
+                ], result: "hold", message: "waiting for candidate model-ready capacity before step \(index + 1)",
+                event: false)
+            requeue = 0.5
+            return
+        }
+        let stableShare = 100 - weight
+        setWeights([stable.service: stableShare, candidate.service: weight])
+        status.currentStep = index
+        status.stepStartedAt = now
+        status.analysis = AnalysisStatus(step: index)
+        status.waitingSince = nil
+        record(
+            .weight, rule: "capacity-ready",
+            inputs: [
+                "step": "\(index + 1)/\(spec.steps.count)", "candidateModelReady": "\(candidate.modelReady)",
+                "needed": "\(forShare)", "stableModelReady": "\(stable.modelReady)",
+            ], result: "\(stable.service)=\(stableShare) \(candidate.service)=\(weight)",
+            message: "step \(index + 1): \(weight)% to \(candidate.deployment) (model-ready capacity carries it)",
+            event: true)
+        progressing = ("True", "StepApplied", "step \(index + 1)/\(spec.steps.count): \(weight)% on candidate")
+        status.message = "step \(index + 1)/\(spec.steps.count): \(weight)% on \(candidate.deployment)"
+        requeue = 0.5
+    }
+
+    mutating func hold(step: Int, stable: RevisionObservation, candidate: RevisionObservation) {
+        let holdSeconds = spec.steps[step].hold?.seconds ?? 0
+        let started = status.stepStartedAt ?? now
+        let elapsed = now.timeIntervalSince(started)
+        let last = step == spec.steps.count - 1
+        var analysis = status.analysis ?? AnalysisStatus(step: step)
+        if analysis.step != step { analysis = AnalysisStatus(step: step) }
+        progressing = ("True", "Holding", "step \(step + 1)/\(spec.steps.count): holding")
+        status.message = "step \(step + 1)/\(spec.steps.count): \(spec.steps[step].weight)% on \(candidate.deployment)"
+        if holdSeconds > 0 {
+            let due = analysis.lastTime.map { now.timeIntervalSince($0) >= spec.analysis.interval.seconds } ?? true
+            if due, let outcome = o.analysis {
+                analysis.lastTime = now
+                analysis.lastVerdict = outcome.verdict
+                analysis.message = outcome.reasons.joined(separator: "; ")
+                if outcome.verdict == .fail {
+                    analysis.failures += 1
+                    status.analysis = analysis
+                    record(
+                        .hold, rule: "analysis-failed", inputs: outcome.inputs,
+                        result: "failures=\(analysis.failures)/\(spec.analysis.failureLimit)",
+                        message: "analysis failed: \(analysis.message ?? "")", event: true, warning: true)
+                    if analysis.failures >= spec.analysis.failureLimit {
+                        startRollback(
+                            stable: stable, candidate: candidate, rule: "analysis-failed",
+                            message: "analysis failed \(analysis.failures) times: \(analysis.message ?? "")")
+                        return
+                    }
+                }
+            }
+            status.analysis = analysis
+            if elapsed < holdSeconds {
+                requeue = min(max(0.2, holdSeconds - elapsed), spec.analysis.interval.seconds)
+                return
+            }
+            guard analysis.lastVerdict == .pass else {
+                let verdict = analysis.lastVerdict?.rawValue ?? "not run"
+                progressing = ("True", "AwaitingAnalysis", "step \(step + 1): analysis \(verdict)")
+                record(
+                    .hold, rule: "analysis-not-passed", inputs: ["verdict": verdict],
+                    result: "hold", message: "holding step \(step + 1) until the analysis passes (\(verdict))",
+                    event: false)
+                requeue = min(spec.analysis.interval.seconds, 5)
+                return
+            }
+        } else {
+            status.analysis = analysis
+        }
+        if last {
+            promote(stable: stable, candidate: candidate)
+        } else {
+            advance(to: step + 1, stable: stable, candidate: candidate)
+        }
+    }
+
+    mutating func promote(stable: RevisionObservation, candidate: RevisionObservation) {
+        setWeights([candidate.service: 100, stable.service: 0])
+        status.retiredDeployment = stable.deployment
+        status.retiredService = stable.service
+        status.retireAt = now.addingTimeInterval(spec.autoscaling.scaleDownDelay.seconds)
+        status.stableDeployment = candidate.deployment
+        status.stableService = candidate.service
+        status.candidateDeployment = nil
+        status.candidateService = nil
+        status.failedDeployment = nil
+        clearRollout()
+        status.phase = .promoted
+        status.message = "\(candidate.deployment) promoted; \(stable.deployment) scales to zero at "
+            + KubeTime.format(status.retireAt ?? now)
+        progressing = ("False", "RolloutComplete", "\(candidate.deployment) is stable")
+        record(
+            .promote, rule: "last-step-passed",
+            inputs: ["candidateModelReady": "\(candidate.modelReady)", "previous": stable.deployment],
+            result: "stable=\(candidate.deployment)",
+            message: "promoted \(candidate.deployment); \(stable.deployment) kept at weight 0 for "
+                + "\(spec.autoscaling.scaleDownDelay)", event: true)
+        requeue = spec.autoscaling.scaleDownDelay.seconds
+    }
+
+    // MARK: - Rollback and abort
+
+    mutating func startRollback(
+        stable: RevisionObservation, candidate: RevisionObservation, rule: String, message: String
+    ) {
+        status.phase = .rollingBack
+        status.failedDeployment = candidate.deployment
+        status.message = message
+        record(
+            .rollback, rule: rule,
+            inputs: [
+                "candidateModelReady": "\(candidate.modelReady)", "candidateFailed": "\(candidate.failed)",
+                "candidateWeight": "\(share(candidate.service))",
+            ], result: "rolling back", message: "rolling back \(candidate.deployment): \(message)", event: true,
+            warning: true)
+        rollBack(stable: stable, candidate: candidate, abort: false)
+    }
+
+    mutating func abort(stable: RevisionObservation, candidate: RevisionObservation) {
+        if status.phase != .rollingBack || status.failedDeployment != nil {
+            if status.phase != .rollingBack {
+                record(
+                    .abort, rule: "spec-deployment-changed",
+                    inputs: ["specDeployment": spec.deployment, "candidate": candidate.deployment],
+                    result: "aborting",
+                    message: "spec.deployment no longer names \(candidate.deployment); moving traffic back",
+                    event: true)
+            }
+            status.phase = .rollingBack
+        }
+        if spec.paused {
+            status.phase = .paused
+            progressing = ("Unknown", "Paused", "spec.paused is true")
+            return
+        }
+        rollBack(stable: stable, candidate: candidate, abort: true)
+    }
+
+    mutating func rollBack(stable: RevisionObservation, candidate: RevisionObservation, abort: Bool) {
+        progressing = ("True", abort ? "Aborting" : "RollingBack", "moving traffic back to \(stable.deployment)")
+        let target = max(1, status.stableReplicasAtStart ?? stable.desiredReplicas)
+        if stable.desiredReplicas < target {
+            scale(stable, to: target, rule: "rollback-prescale-stable", why: "restore the stable fleet before traffic returns")
+        }
+        let candidateShare = share(candidate.service)
+        if candidateShare > 0 {
+            var stableShare: Int
+            if candidate.modelReady == 0 || stable.modelReady >= target {
+                stableShare = 100
+            } else {
+                let carried = Int((100 * Double(stable.modelReady) / Double(target)).rounded(.down))
+                stableShare = max(share(stable.service), min(100, carried))
+            }
+            if stable.modelReady == 0 {
+                stableShare = candidate.modelReady == 0 ? share(stable.service) : 0
+            }
+            if stableShare != share(stable.service) {
+                setWeights([stable.service: stableShare, candidate.service: 100 - stableShare])
+                record(
+                    .weight, rule: "rollback-stable-capacity",
+                    inputs: [
+                        "stableModelReady": "\(stable.modelReady)", "stableNeeded": "\(target)",
+                        "candidateModelReady": "\(candidate.modelReady)",
+                    ], result: "\(stable.service)=\(stableShare) \(candidate.service)=\(100 - stableShare)",
+                    message: "moving traffic back to \(stable.deployment) as its capacity allows", event: true,
+                    warning: !abort)
+            }
+        }
+        guard share(candidate.service) == 0 else {
+            requeue = 0.5
+            return
+        }
+        setWeights([candidate.service: nil, stable.service: 100])
+        scale(candidate, to: 0, rule: abort ? "abort-complete" : "rollback-complete", why: "it no longer carries traffic")
+        let failed = status.failedDeployment
+        status.candidateDeployment = nil
+        status.candidateService = nil
+        clearRollout()
+        if abort {
+            status.phase = .steady
+            status.failedDeployment = nil
+            status.message = "aborted; \(stable.deployment) serves all traffic"
+            progressing = ("False", "Aborted", "rollout of \(candidate.deployment) aborted")
+            record(
+                .abort, rule: "abort-complete", result: "stable=\(stable.deployment)",
+                message: "rollout of \(candidate.deployment) aborted; \(stable.deployment) serves all traffic",
+                event: true)
+        } else {
+            status.phase = .rolledBack
+            status.failedDeployment = failed ?? candidate.deployment
+            status.message = "rolled back \(candidate.deployment); \(stable.deployment) serves all traffic"
+            progressing = ("False", "RolledBack", "rollout of \(candidate.deployment) rolled back")
+            record(
+                .rollback, rule: "rollback-complete", result: "stable=\(stable.deployment)",
+                message: "rolled back \(candidate.deployment); \(stable.deployment) serves all traffic", event: true,
+                warning: true)
+        }
+    }
+
+    mutating func clearRollout() {
+        status.currentStep = nil
+        status.stepStartedAt = nil
+        status.rolloutStartedAt = nil
+        status.waitingSince = nil
+        status.analysis = nil
+    }
+
+    // MARK: - Retirement
+
+    mutating func retireIfDue() {
+        guard let retired = o.retired else {
+            if status.retiredDeployment != nil, o.retired == nil, status.retiredDeployment == spec.deployment {
+                status.retiredDeployment = nil
+                status.retiredService = nil
+                status.retireAt = nil
+            }
+            return
+        }
+        guard let at = status.retireAt, now >= at else {
+            if let at = status.retireAt { requeue = min(requeue ?? .infinity, max(0.2, at.timeIntervalSince(now))) }
+            return
+        }
+        if share(retired.service) > 0 { return }
+        if o.route.weights[retired.service] != nil || shares[retired.service] != nil {
+            setWeights([retired.service: nil])
+        }
+        scale(retired, to: 0, rule: "retire-after-delay", why: "scaleDownDelay passed after promotion")
+        status.retiredDeployment = nil
+        status.retiredService = nil
+        status.retireAt = nil
+    }
+
+    // MARK: - Invalid spec
+
+    mutating func invalidSpec(_ problems: [String]) {
+        observeOnly = true
+        let message = problems.joined(separator: "; ")
+        let previous = status.condition(RolloutConditionType.invalidSpec)
+        if previous?.status != "True" || previous?.message != message {
+            events.append(RolloutEvent(warning: true, reason: "InvalidSpec", message: message))
+        }
+        setCondition(RolloutConditionType.invalidSpec, "True", "InvalidSpec", message)
+        status.message = "invalid spec: \(message)"
+    }
+
+    // MARK: - Summary
+
+    mutating func summarise(stable: RevisionObservation, candidate: RevisionObservation?) {
+        let stableShare = share(stable.service)
+        let candidateShare = candidate.map { share($0.service) } ?? 0
+        status.weights = RevisionWeights(stable: stableShare, candidate: candidateShare)
+        let stableReplicas = RevisionReplicas(
+            desired: desired(stable), modelReady: stable.modelReady, loading: stable.loading)
+        let candidateReplicas = candidate.map {
+            RevisionReplicas(desired: desired($0), modelReady: $0.modelReady, loading: $0.loading)
+        }
+        status.replicas = ReplicaStatus(stable: stableReplicas, candidate: candidateReplicas)
+        let ready = stable.modelReady + (candidate?.modelReady ?? 0)
+        let wanted = stableReplicas.desired + (candidateReplicas?.desired ?? 0)
+        status.ready = "\(ready)/\(wanted)"
+
+        if let candidate {
+            if candidate.failed > 0 {
+                setCondition(
+                    RolloutConditionType.modelReady, "False", "ModelLoadFailed",
+                    candidate.failureMessage ?? "a candidate pod failed to load the model")
+            } else if candidate.modelReady > 0, candidate.loading == 0 {
+                setCondition(
+                    RolloutConditionType.modelReady, "True", "CandidateModelReady",
+                    "\(candidate.modelReady) candidate pods serve \(spec.model)")
+            } else {
+                setCondition(
+                    RolloutConditionType.modelReady, "False", "CandidateLoading",
+                    "\(candidate.modelReady) model-ready, \(candidate.loading) loading")
+            }
+            if let step = status.currentStep {
+                setCondition(
+                    RolloutConditionType.trafficShifted, "True", "StepApplied",
+                    "step \(step + 1)/\(spec.steps.count): \(candidateShare)% on \(candidate.deployment)")
+            } else {
+                setCondition(
+                    RolloutConditionType.trafficShifted, "False", "WaitingForCapacity",
+                    "no traffic on \(candidate.deployment) yet")
+            }
+        } else {
+            if status.failedDeployment != nil {
+                setCondition(
+                    RolloutConditionType.modelReady, "False", "ModelLoadFailed",
+                    "rolled back \(status.failedDeployment ?? ""): \(status.message ?? "")")
+            } else if stable.modelReady > 0 {
+                setCondition(
+                    RolloutConditionType.modelReady, "True", "StableModelReady",
+                    "\(stable.modelReady) pods serve \(spec.model)")
+            } else {
+                setCondition(
+                    RolloutConditionType.modelReady, "False", "NoModelReadyPods",
+                    "no pod of \(stable.deployment) serves \(spec.model)")
+            }
+            setCondition(
+                RolloutConditionType.trafficShifted, "True", "AllOnStable", "\(stable.deployment) carries all traffic")
+        }
+        setCondition(RolloutConditionType.progressing, progressing.status, progressing.reason, progressing.message)
+        switch status.analysis?.lastVerdict {
+        case .pass?:
+            setCondition(RolloutConditionType.analysisPassing, "True", "Passed", status.analysis?.message ?? "")
+        case .fail?:
+            setCondition(RolloutConditionType.analysisPassing, "False", "Failed", status.analysis?.message ?? "")
+        case .inconclusive?:
+            setCondition(
+                RolloutConditionType.analysisPassing, "Unknown", "Inconclusive", status.analysis?.message ?? "")
+        case nil:
+            setCondition(RolloutConditionType.analysisPassing, "Unknown", "NotRun", "no analysis in this step")
+        }
+        var empty: [String] = []
+        if stableShare > 0, stable.modelReady == 0 { empty.append(stable.deployment) }
+        if let candidate, candidateShare > 0, candidate.modelReady == 0 { empty.append(candidate.deployment) }
+        if empty.isEmpty {
+            setCondition(RolloutConditionType.degraded, "False", "Serving", "every weighted backend has model-ready pods")
+        } else {
+            setCondition(
+                RolloutConditionType.degraded, "True", "NoModelReadyPods",
+                "weighted backends without a model-ready pod: \(empty.joined(separator: ", "))")
+        }
+    }
+
+    /// Desired replicas after the planned scale actions.
+    func desired(_ revision: RevisionObservation) -> Int {
+        for action in actions.reversed() {
+            if case .scale(let deployment, let replicas) = action, deployment == revision.deployment { return replicas }
+        }
+        return revision.desiredReplicas
+    }
+
+    // MARK: - Records, events, conditions
+
+    mutating func record(
+        _ kind: DecisionKind, rule: String, inputs: [String: String] = [:], result: String, message: String,
+        event: Bool, warning: Bool = false
+    ) {
+        let resultText = observeOnly && kind != .hold && kind != .adopt ? "observe: would \(result)" : result
+        if let last = status.decisions.last, last.kind == kind, last.rule == rule, last.result == resultText,
+            kind == .hold
+        {
+            return
+        }
+        let decision = DecisionRecord(
+            time: now, kind: kind, rule: rule, inputs: inputs, result: resultText, message: message)
+        decisions.append(decision)
+        status.decisions.append(decision)
+        if status.decisions.count > ModelRolloutStatus.decisionLimit {
+            status.decisions.removeFirst(status.decisions.count - ModelRolloutStatus.decisionLimit)
+        }
+        if event {
+            let reason: String
+            switch kind {
+            case .scale: reason = "Scaled"
+            case .weight: reason = "WeightsChanged"
+            case .rollback: reason = rule == "rollback-complete" ? "RolledBack" : "RollingBack"
+            case .promote: reason = "Promoted"
+            case .abort: reason = "Aborted"
+            case .adopt: reason = "Adopted"
+            case .hold: reason = rule == "analysis-failed" ? "AnalysisFailed" : "RolloutStarted"
+            }
+            events.append(
+                RolloutEvent(
+                    warning: warning, reason: reason, message: observeOnly ? "observe: \(message)" : message))
+        }
+    }
+
+    mutating func warnOnce(reason: String, message: String) {
+        if status.message != message {
+            events.append(RolloutEvent(warning: true, reason: reason, message: message))
+        }
+    }
+
+    mutating func setCondition(_ type: String, _ value: String, _ reason: String, _ message: String) {
+        var condition = Condition(
+            type: type, status: value, observedGeneration: o.generation, lastTransitionTime: now, reason: reason,
+            message: message)
+        if let index = status.conditions.firstIndex(where: { $0.type == type }) {
+            if status.conditions[index].status == value {
+                condition.lastTransitionTime = status.conditions[index].lastTransitionTime ?? now
+            }
+            status.conditions[index] = condition
+        } else {
+            status.conditions.append(condition)
+        }
+    }
+
+    func describe(_ weights: [String: Int]) -> String {
+        weights.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    func finish() -> RolloutPlan {
+        RolloutPlan(
+            status: status, actions: actions, events: events, decisions: decisions,
+            requeueAfter: requeue.flatMap { $0.isFinite ? $0 : nil }, observeOnly: observeOnly)
+    }
+}
