@@ -1,0 +1,341 @@
+import AsyncHTTPClient
+import Foundation
+import KubeCore
+import NIOCore
+import NIOHTTP1
+
+/// An open-loop load generator: Poisson arrivals at `rate` requests per second (changeable while running), each a
+/// streaming `POST /v1/completions` through the gateway, recording TTFT, total time, status and where the request
+/// went (`x-sim-revision`, `x-sim-pod`, `x-sim-model-loaded`). Arrivals beyond `maxInFlight` are shed (counted,
+/// not sent). Times are wall-clock seconds (equal to simulated serving seconds at serving time scale 1).
+public actor LoadGenerator {
+    /// What to send and how much.
+    public struct Configuration: Sendable {
+        /// The gateway's base URL, e.g. `http://127.0.0.1:8080`.
+        public var url: String
+        /// Arrivals per second (0 pauses).
+        public var rate: Double
+        /// The `model` field of each request.
+        public var model: String
+        /// Prompt length in tokens (about 4 characters each).
+        public var promptTokens: Int
+        /// `max_tokens` of each request.
+        public var maxTokens: Int
+        /// Requests in flight at most; further arrivals are shed.
+        public var maxInFlight: Int
+        /// Records kept (the oldest are dropped first).
+        public var maxRecords: Int
+        /// Wall seconds `stop()` waits for in-flight requests before cancelling them.
+        public var stopGraceSeconds: Double
+        /// Wall seconds after which one request is abandoned.
+        public var requestTimeoutSeconds: Double
+        /// A seed for the arrival process (deterministic inter-arrival gaps); nil: random.
+        public var seed: UInt64?
+
+        public init(
+            url: String, rate: Double = 10, model: String = "model", promptTokens: Int = 128, maxTokens: Int = 16,
+            maxInFlight: Int = 256, maxRecords: Int = 100_000, stopGraceSeconds: Double = 5,
+            requestTimeoutSeconds: Double = 60, seed: UInt64? = nil
+        ) {
+            self.url = url
+            self.rate = rate
+            self.model = model
+            self.promptTokens = promptTokens
+            self.maxTokens = maxTokens
+            self.maxInFlight = maxInFlight
+            self.maxRecords = maxRecords
+            self.stopGraceSeconds = stopGraceSeconds
+            self.requestTimeoutSeconds = requestTimeoutSeconds
+            self.seed = seed
+        }
+    }
+
+    /// One request's outcome.
+    public struct Record: Sendable, Hashable {
+        public var id: Int
+        public var start: Date
+        /// Seconds from sending to the first SSE data chunk carrying a token; nil when none arrived.
+        public var ttftSeconds: Double?
+        public var totalSeconds: Double
+        /// The HTTP status (0 when no response arrived).
+        public var status: Int
+        public var revision: String?
+        public var pod: String?
+        /// `x-sim-model-loaded`: nil when the header was missing or not true/false.
+        public var modelLoaded: Bool?
+        public var tokens: Int
+        public var error: String?
+
+        /// A 200 response that streamed at least one token and no error.
+        public var ok: Bool { status == 200 && error == nil && ttftSeconds != nil }
+    }
+
+    /// Aggregates over records.
+    public struct Summary: Sendable, Hashable {
+        public var count: Int
+        public var ok: Int
+        public var errors: Int
+        /// Nearest-rank percentiles of the TTFTs of the records that have one.
+        public var ttftP50: Double?
+        public var ttftP95: Double?
+        public var requestsToUnloadedPods: Int
+        public var byRevision: [String: Int]
+        /// Arrivals dropped because `maxInFlight` requests were running (over the generator's life).
+        public var shed: Int
+
+        /// Summarises `records`; `shed` is passed through.
+        public init(records: [Record], shed: Int = 0) {
+            count = records.count
+            ok = records.filter(\.ok).count
+            errors = count - ok
+            let ttfts = records.compactMap(\.ttftSeconds).sorted()
+            ttftP50 = Self.nearestRank(ttfts, 0.50)
+            ttftP95 = Self.nearestRank(ttfts, 0.95)
+            requestsToUnloadedPods = records.filter { $0.modelLoaded == false }.count
+            var revisions: [String: Int] = [:]
+            for record in records { if let revision = record.revision { revisions[revision, default: 0] += 1 } }
+            byRevision = revisions
+            self.shed = shed
+        }
+
+        /// The nearest-rank percentile (`ceil(p × n)`-th smallest) of sorted values; nil when empty.
+        public static func nearestRank(_ sorted: [Double], _ p: Double) -> Double? {
+            guard !sorted.isEmpty else { return nil }
+            let rank = Int((p * Double(sorted.count)).rounded(.up))
+            return sorted[min(sorted.count, max(1, rank)) - 1]
+        }
+    }
+
+    public private(set) var configuration: Configuration
+    private var records: [Record] = []
+    private var nextID = 0
+    private var inFlight: [Int: Task<Void, Never>] = [:]
+    private var shedCount = 0
+    private var arrivals: Task<Void, Never>?
+    private var client: HTTPClient?
+    private var random: SeededRandom
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.random = SeededRandom(seed: configuration.seed ?? UInt64.random(in: 1...UInt64.max))
+    }
+
+    /// Requests currently in flight.
+    public var inFlightCount: Int { inFlight.count }
+    /// Arrivals shed so far.
+    public var shed: Int { shedCount }
+    public var isRunning: Bool { arrivals != nil }
+
+    /// Changes the arrival rate (requests per second; 0 pauses arrivals) while running.
+    public func setRate(_ rate: Double) {
+        configuration.rate = rate.isFinite ? max(0, rate) : 0
+    }
+
+    /// Starts the arrival process. Calling it while running does nothing.
+    public func start() {
+        guard arrivals == nil else { return }
+        if client == nil {
+            var clientConfiguration = HTTPClient.Configuration()
+            clientConfiguration.connectionPool = .init(
+                idleTimeout: .seconds(30),
+                concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, configuration.maxInFlight))
+            clientConfiguration.timeout = .init(connect: .seconds(2))
+            client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        }
+        arrivals = Task { await self.arrivalLoop() }
+    }
+
+    /// Stops arrivals, waits up to `stopGraceSeconds` for in-flight requests, then cancels the rest.
+    public func stop() async {
+        arrivals?.cancel()
+        await arrivals?.value
+        arrivals = nil
+        let deadline = ContinuousClock.now + .milliseconds(Int64(max(0, configuration.stopGraceSeconds) * 1000))
+        while !inFlight.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let remaining = Array(inFlight.values)
+        for task in remaining { task.cancel() }
+        for task in remaining { await task.value }
+        try? await client?.shutdown()
+        client = nil
+    }
+
+    /// Records of requests that started at or after `since` (all when nil), oldest first.
+    public func snapshot(since: Date? = nil) -> [Record] {
+        guard let since else { return records }
+        return records.filter { $0.start >= since }
+    }
+
+    /// The summary of `snapshot(since:)`.
+    public func summary(since: Date? = nil) -> Summary {
+        Summary(records: snapshot(since: since), shed: shedCount)
+    }
+
+    /// Sends one request now (outside the arrival process) and returns its record; it is recorded too.
+    @discardableResult
+    public func sendOne() async -> Record {
+        if client == nil {
+            client = HTTPClient(eventLoopGroupProvider: .singleton)
+        }
+        let id = allocateID()
+        let record = await Self.perform(
+            id: id, client: client, configuration: configuration)
+        append(record)
+        return record
+    }
+
+    // MARK: Arrivals
+
+    private func arrivalLoop() async {
+        while !Task.isCancelled {
+            let rate = configuration.rate
+            guard rate > 0 else {
+                do { try await Task.sleep(for: .milliseconds(20)) } catch { return }
+                continue
+            }
+            // Exponential inter-arrival gap; u in (0, 1].
+            let u = 1 - random.nextUnit()
+            let gap = -log(u) / rate
+            do { try await Task.sleep(for: .nanoseconds(Int64(min(gap, 3600) * 1e9))) } catch { return }
+            launch()
+        }
+    }
+
+    private func allocateID() -> Int {
+        nextID += 1
+        return nextID
+    }
+
+    private func launch() {
+        guard inFlight.count < max(1, configuration.maxInFlight) else {
+            shedCount += 1
+            return
+        }
+        let id = allocateID()
+        let client = self.client
+        let configuration = self.configuration
+        inFlight[id] = Task {
+            let record = await Self.perform(id: id, client: client, configuration: configuration)
+            self.completed(record)
+        }
+    }
+
+    private func completed(_ record: Record) {
+        inFlight[record.id] = nil
+        append(record)
+    }
+
+    private func append(_ record: Record) {
+        records.append(record)
+        let limit = max(1, configuration.maxRecords)
+        if records.count > limit { records.removeFirst(records.count - limit) }
+    }
+
+    // MARK: One request
+
+    static func prompt(tokens: Int) -> String {
+        let words = ["lorem", "ipsu", "dolo", "sita", "amet", "cons", "ecte", "adip"]
+        return (0..<max(1, tokens)).map { words[$0 % words.count] }.joined()
+    }
+
+    static func perform(id: Int, client: HTTPClient?, configuration: Configuration) async -> Record {
+        let start = Date()
+        let began = ContinuousClock.now
+        func seconds() -> Double {
+            let elapsed = ContinuousClock.now - began
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        var record = Record(
+            id: id, start: start, ttftSeconds: nil, totalSeconds: 0, status: 0, revision: nil, pod: nil,
+            modelLoaded: nil, tokens: 0, error: nil)
+        guard let client else {
+            record.error = "the load generator is stopped"
+            return record
+        }
+        let base = configuration.url.hasSuffix("/") ? String(configuration.url.dropLast()) : configuration.url
+        var request = HTTPClientRequest(url: base + "/v1/completions")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        let body: JSONValue = [
+            "model": .string(configuration.model), "prompt": .string(prompt(tokens: configuration.promptTokens)),
+            "max_tokens": .int(Int64(max(1, configuration.maxTokens))), "stream": true,
+        ]
+        request.body = .bytes(ByteBuffer(bytes: body.jsonBytes))
+        do {
+            let timeout = TimeAmount.milliseconds(Int64(max(0.01, configuration.requestTimeoutSeconds) * 1000))
+            let response = try await client.execute(request, timeout: timeout)
+            record.status = Int(response.status.code)
+            record.revision = response.headers.first(name: "x-sim-revision")
+            record.pod = response.headers.first(name: "x-sim-pod")
+            switch response.headers.first(name: "x-sim-model-loaded") {
+            case "true": record.modelLoaded = true
+            case "false": record.modelLoaded = false
+            default: record.modelLoaded = nil
+            }
+            var parser = SSETokenParser()
+            var errorText = ""
+            for try await chunk in response.body {
+                if record.status != 200 {
+                    errorText += String(buffer: chunk)
+                    continue
+                }
+                let tokens = parser.feed(Array(chunk.readableBytesView))
+                if tokens > 0, record.ttftSeconds == nil { record.ttftSeconds = seconds() }
+                record.tokens += tokens
+            }
+            if record.status != 200 {
+                record.error = "HTTP \(record.status): \(String(errorText.prefix(200)))"
+            } else if record.tokens == 0 {
+                record.error = "no tokens streamed"
+            }
+        } catch {
+            record.error = "\(error)"
+        }
+        record.totalSeconds = seconds()
+        return record
+    }
+}
+
+/// Counts tokens in an OpenAI SSE stream fed in arbitrary chunks: a `data:` event whose first choice has
+/// non-empty `text` or `delta.content`.
+struct SSETokenParser {
+    private var pending: [UInt8] = []
+
+    /// Feeds bytes; returns the number of token events completed by them.
+    mutating func feed(_ bytes: [UInt8]) -> Int {
+        pending += bytes
+        var tokens = 0
+        while let newline = pending.firstIndex(of: 10) {
+            let line = String(decoding: pending[..<newline], as: UTF8.self)
+            pending.removeSubrange(...newline)
+            guard line.hasPrefix("data:") else { continue }
+            let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
+            guard payload != "[DONE]", let event = try? JSONValue.parse(Array(payload.utf8)),
+                let choice = event["choices"]?.arrayValue?.first
+            else { continue }
+            let text = choice["text"]?.stringValue ?? choice[path: ["delta", "content"]]?.stringValue ?? ""
+            if !text.isEmpty { tokens += 1 }
+        }
+        return tokens
+    }
+}
+
+/// SplitMix64: a small seedable generator for reproducible arrival gaps.
+struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform value in [0, 1).
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
+}
