@@ -45,9 +45,10 @@ public enum BundledCRDs {
         try all.map { file throws(BundledCRDError) in try parse(file) }
     }
 
-    /// Creates every bundled CRD in `storage` the way `POST /apis/apiextensions.k8s.io/v1/customresourcedefinitions`
-    /// does: the CRD checks (names, versions, structural schema, printer columns), then the write, after which
-    /// storage serves the custom resources. A CRD that already exists is left as it is.
+    /// Creates every bundled CRD in `storage` the way a POST to
+    /// `/apis/apiextensions.k8s.io/v1/customresourcedefinitions` does: the CRD checks (names, versions,
+    /// structural schema, printer columns), then the write, after which storage serves the custom resources.
+    /// A CRD that already exists is left as it is.
     public static func install(into storage: ObjectStorage) async throws {
         for file in all {
             let object = try parse(file)

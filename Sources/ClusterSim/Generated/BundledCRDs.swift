@@ -14,9 +14,10 @@ public enum BundledCRDs {
         try all.map { file throws(BundledCRDError) in try parse(file) }
     }
 
-    /// Creates every bundled CRD in `storage` the way `POST /apis/apiextensions.k8s.io/v1/customresourcedefinitions`
-    /// does: the CRD checks (names, versions, structural schema, printer columns), then the write, after which
-    /// storage serves the custom resources. A CRD that already exists is left as it is.
+    /// Creates every bundled CRD in `storage` the way a POST to
+    /// `/apis/apiextensions.k8s.io/v1/customresourcedefinitions` does: the CRD checks (names, versions,
+    /// structural schema, printer columns), then the write, after which storage serves the custom resources.
+    /// A CRD that already exists is left as it is.
     public static func install(into storage: ObjectStorage) async throws {
         for file in all {
             let object = try parse(file)
@@ -61,7 +62,8 @@ enum BundledCRDText {
 # its emulated cluster and tests. Its schema is a subset of the upstream one (no CEL rules, no timeouts,
 # retries, session persistence or query-parameter matches; filters are kept as given).
 # On a real cluster, install the upstream Gateway API CRDs instead (standard channel):
-#   kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/<version>/standard-install.yaml
+#   kubectl apply --server-side -f \
+#     https://github.com/kubernetes-sigs/gateway-api/releases/download/<version>/standard-install.yaml
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
@@ -383,7 +385,7 @@ spec:
                     default: /metrics
                   loadedPattern:
                     type: string
-                    description: An optional extra regular expression a log line must match before the model counts as loaded.
+                    description: An optional extra regex a log line must match before the model counts as loaded.
                     maxLength: 1024
               readinessTimeout:
                 type: string

@@ -195,10 +195,12 @@ public struct AnalysisSpec: Codable, Sendable, Hashable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         interval = try c.value(.interval, default: KubeDuration(seconds: 30))
         minSamples = try c.value(.minSamples, default: 50)
-        ttftP95 = try c.decodeIfPresent(KubeDuration.self, forKey: .ttftP95)
-        ttftRatio = try c.decodeIfPresent(Double.self, forKey: .ttftRatio)
-        queueWaitP95 = try c.decodeIfPresent(KubeDuration.self, forKey: .queueWaitP95)
-        maxErrorRate = try c.decodeIfPresent(Double.self, forKey: .maxErrorRate)
+        // Absent ceilings take the same defaults as `init` and the CRD schema, so a spec decoded without the API
+        // server's defaulting means the same as one that went through it.
+        ttftP95 = try c.value(.ttftP95, default: KubeDuration(seconds: 2.5))
+        ttftRatio = try c.value(.ttftRatio, default: 1.2)
+        queueWaitP95 = try c.value(.queueWaitP95, default: KubeDuration(seconds: 1))
+        maxErrorRate = try c.value(.maxErrorRate, default: 0.01)
         failureLimit = try c.value(.failureLimit, default: 2)
     }
 }
