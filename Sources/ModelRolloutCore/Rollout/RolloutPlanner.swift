@@ -455,21 +455,13 @@ struct PlanBuilder {
     }
 
     mutating func abort(stable: RevisionObservation, candidate: RevisionObservation) {
-        if status.phase != .rollingBack || status.failedDeployment != nil {
-            if status.phase != .rollingBack {
-                record(
-                    .abort, rule: "spec-deployment-changed",
-                    inputs: ["specDeployment": spec.deployment, "candidate": candidate.deployment],
-                    result: "aborting",
-                    message: "spec.deployment no longer names \(candidate.deployment); moving traffic back",
-                    event: true)
-            }
+        if status.phase != .rollingBack {
+            record(
+                .abort, rule: "spec-deployment-changed",
+                inputs: ["specDeployment": spec.deployment, "candidate": candidate.deployment],
+                result: "aborting", message: "spec.deployment no longer names \(candidate.deployment); moving traffic back",
+                event: true)
             status.phase = .rollingBack
-        }
-        if spec.paused {
-            status.phase = .paused
-            progressing = ("Unknown", "Paused", "spec.paused is true")
-            return
         }
         rollBack(stable: stable, candidate: candidate, abort: true)
     }
@@ -517,6 +509,7 @@ struct PlanBuilder {
         if abort {
             status.phase = .steady
             status.failedDeployment = nil
+            requeue = 0.2
             status.message = "aborted; \(stable.deployment) serves all traffic"
             progressing = ("False", "Aborted", "rollout of \(candidate.deployment) aborted")
             record(
