@@ -1,0 +1,260 @@
+import Foundation
+import KubeClient
+import KubeCore
+import ModelRolloutCore
+
+/// Where pod logs are read from: the API server's `pods/log` (``KubernetesClient``), or a fake in tests.
+public protocol PodLogSource: Sendable {
+    /// The raw bytes `GET pods/NAME/log` answers for `options` (never following).
+    func readLog(namespace: String, pod: String, options: LogOptions) async throws -> [UInt8]
+}
+
+extension KubernetesClient: PodLogSource {
+    public func readLog(namespace: String, pod: String, options: LogOptions) async throws -> [UInt8] {
+        var options = options
+        options.follow = false
+        return try await sendCollecting(.podLog(namespace: namespace, pod: pod, options: options)).body
+    }
+}
+
+/// One container of one pod, whose log is followed.
+public struct PodLogKey: Hashable, Sendable, CustomStringConvertible {
+    public var namespace: String
+    public var pod: String
+    public var container: String
+
+    public init(namespace: String, pod: String, container: String) {
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+    }
+
+    public var description: String { "\(namespace)/\(pod)/\(container)" }
+}
+
+/// What one ``PodLogFollower/poll(namespace:pod:container:restartCount:)`` found.
+public struct LogPollResult: Sendable, Equatable {
+    /// The judgement of everything fed so far for the current container instance (kept across errors).
+    public var judgement: LogJudgement
+    /// Bytes the API answered in this poll (at most the follower's `limitBytes`).
+    public var bytesRead: Int
+    /// New log lines fed to the judge in this poll.
+    public var linesFed: Int
+    /// This poll hit the byte limit: more log is waiting and the next poll continues where this one stopped.
+    public var moreAvailable: Bool
+    /// Some lines of this container instance were skipped (a single second held more than the byte limit, or a
+    /// line was longer than it); the judgement may miss them. Sticky until the container restarts.
+    public var truncated: Bool
+    /// Why the log could not be read in this poll (pod gone, container waiting, network); nil on success.
+    public var error: String?
+    /// The HTTP status of the API error, when there was one (404 pod gone, 400 container not started).
+    public var errorStatus: Int?
+
+    public init(
+        judgement: LogJudgement, bytesRead: Int = 0, linesFed: Int = 0, moreAvailable: Bool = false,
+        truncated: Bool = false, error: String? = nil, errorStatus: Int? = nil
+    ) {
+        self.judgement = judgement
+        self.bytesRead = bytesRead
+        self.linesFed = linesFed
+        self.moreAvailable = moreAvailable
+        self.truncated = truncated
+        self.error = error
+        self.errorStatus = errorStatus
+    }
+}
+
+/// Follows the logs of loading pods incrementally and keeps a ``LogJudgeState`` per pod container.
+///
+/// Each poll asks for the log with `timestamps=true`, `sinceTime` = the timestamp of the last line already fed
+/// and `limitBytes`. `sinceTime` has whole-second granularity, so the answer repeats lines of that second: lines
+/// older than the last fed one, and as many lines carrying exactly its timestamp as were already fed, are
+/// dropped. A line cut by the byte limit is left for the next poll. The first poll reads from the start of the
+/// log (its head, bounded by `limitBytes`; later polls catch up). A changed restart count is a new container
+/// instance and starts a fresh judgement. The caller polls only while a pod is loading.
+public actor PodLogFollower {
+    /// The per-container state.
+    struct Followed {
+        var restartCount: Int
+        var judge = LogJudgeState()
+        /// Timestamp of the last line fed, and how many fed lines carry exactly that timestamp.
+        var lastTimestamp: Date?
+        var linesAtLastTimestamp = 0
+        /// The `sinceTime` of the next read when it is not `lastTimestamp` (after skipping a stuck second).
+        var resumeAt: Date?
+        var truncated = false
+        var totalBytesRead = 0
+        var totalLinesFed = 0
+
+        init(restartCount: Int) {
+            self.restartCount = restartCount
+        }
+    }
+
+    private let source: any PodLogSource
+    /// Upper bound of bytes read per poll.
+    public nonisolated let limitBytes: Int
+    private var followed: [PodLogKey: Followed] = [:]
+
+    public init(source: any PodLogSource, limitBytes: Int) {
+        self.source = source
+        self.limitBytes = max(1024, limitBytes)
+    }
+
+    /// A follower reading through the API server with the controller's `logLimitBytes`.
+    public init(kube: KubernetesClient, options: ControllerOptions) {
+        self.init(source: kube, limitBytes: options.logLimitBytes)
+    }
+
+    /// Reads what is new in the container's log and feeds it to the pod's judge.
+    public func poll(namespace: String, pod: String, container: String, restartCount: Int) async -> LogPollResult {
+        let key = PodLogKey(namespace: namespace, pod: pod, container: container)
+        var state = followed[key] ?? Followed(restartCount: restartCount)
+        if state.restartCount != restartCount { state = Followed(restartCount: restartCount) }
+        let options = LogOptions(
+            container: container, sinceTime: state.resumeAt ?? state.lastTimestamp, limitBytes: limitBytes,
+            timestamps: true)
+        let bytes: [UInt8]
+        do {
+            bytes = try await source.readLog(namespace: namespace, pod: pod, options: options)
+        } catch {
+            // The state may have been reset or forgotten meanwhile; only keep it if nobody touched it.
+            if followed[key] == nil || followed[key]?.restartCount != restartCount { followed[key] = state }
+            let (message, status) = Self.describe(error)
+            return LogPollResult(
+                judgement: state.judge.judgement, truncated: state.truncated, error: message, errorStatus: status)
+        }
+        if let current = followed[key], current.restartCount == restartCount {
+            // Another poll of the same container may have finished while this one waited: continue from the
+            // latest state (the timestamp check drops what it already fed).
+            state = current
+        }
+        let fed = Self.feed(bytes, into: &state, limitBytes: limitBytes)
+        state.totalBytesRead += bytes.count
+        state.totalLinesFed += fed.lines
+        followed[key] = state
+        return LogPollResult(
+            judgement: state.judge.judgement, bytesRead: bytes.count, linesFed: fed.lines,
+            moreAvailable: fed.moreAvailable, truncated: state.truncated, error: fed.error)
+    }
+
+    /// The current judgement of a followed container; nil when it is not followed.
+    public func judgement(namespace: String, pod: String, container: String) -> LogJudgement? {
+        followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.judge.judgement
+    }
+
+    /// Total bytes read for a followed container's current instance (for tests and metrics).
+    public func bytesRead(namespace: String, pod: String, container: String) -> Int? {
+        followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.totalBytesRead
+    }
+
+    /// Drops the state of every container of the pod.
+    public func forget(namespace: String, pod: String) {
+        for key in followed.keys where key.namespace == namespace && key.pod == pod { followed[key] = nil }
+    }
+
+    /// Drops the state of every pod of `namespace` that is not in `pods` (pods that are gone or done loading).
+    public func retainOnly(namespace: String, pods: Set<String>) {
+        for key in followed.keys where key.namespace == namespace && !pods.contains(key.pod) { followed[key] = nil }
+    }
+
+    /// The containers currently followed.
+    public var followedKeys: Set<PodLogKey> { Set(followed.keys) }
+
+    // MARK: - Feeding
+
+    struct FeedOutcome {
+        var lines = 0
+        var moreAvailable = false
+        var error: String?
+    }
+
+    /// Splits a `timestamps=true` answer into lines and feeds the new ones.
+    static func feed(_ bytes: [UInt8], into state: inout Followed, limitBytes: Int) -> FeedOutcome {
+        var outcome = FeedOutcome()
+        let hitLimit = bytes.count >= limitBytes
+        var segments = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+        // The last segment is empty when the answer ends with a newline; otherwise it is a line without its end.
+        var partial: ArraySlice<UInt8>? = segments.popLast()
+        if partial?.isEmpty == true { partial = nil }
+        if let cut = partial, !hitLimit {
+            // The container wrote a line without a newline yet; it is complete as far as the log goes.
+            segments.append(cut)
+            partial = nil
+        }
+
+        let startTimestamp = state.lastTimestamp
+        var alreadyFedBudget = state.linesAtLastTimestamp
+        var lastSeen: Date?
+        var timestampless = 0
+
+        func consider(_ segment: ArraySlice<UInt8>) {
+            let (timestamp, text) = splitTimestamp(segment)
+            guard let timestamp else {
+                // No timestamp: cannot be deduplicated; feed it (the API always sends one with timestamps=true).
+                timestampless += 1
+                state.judge.feed(text + "\n")
+                outcome.lines += 1
+                return
+            }
+            lastSeen = timestamp
+            if let startTimestamp {
+                if timestamp < startTimestamp { return }
+                if timestamp == startTimestamp && alreadyFedBudget > 0 {
+                    alreadyFedBudget -= 1
+                    return
+                }
+            }
+            state.judge.feed(text + "\n")
+            outcome.lines += 1
+            if timestamp == state.lastTimestamp {
+                state.linesAtLastTimestamp += 1
+            } else {
+                state.lastTimestamp = timestamp
+                state.linesAtLastTimestamp = 1
+            }
+        }
+
+        for segment in segments { consider(segment) }
+        state.resumeAt = nil
+        outcome.moreAvailable = hitLimit
+        if hitLimit && outcome.lines == 0 {
+            // Stuck: everything that fits the limit was seen already, or one line is longer than the limit.
+            // Feed what there is of the long line and skip to the next second.
+            if let cut = partial { consider(cut) }
+            state.truncated = true
+            if let second = lastSeen ?? state.lastTimestamp {
+                state.resumeAt = Date(timeIntervalSince1970: (second.timeIntervalSince1970).rounded(.down) + 1)
+            } else {
+                outcome.moreAvailable = false
+                outcome.error = "log lines carry no timestamps; cannot read further than \(limitBytes) bytes"
+            }
+        }
+        if timestampless > 0 && outcome.error == nil {
+            outcome.error = "\(timestampless) log line(s) without a timestamp"
+        }
+        return outcome
+    }
+
+    /// `2024-01-01T00:00:00.123456789Z text` → (date, text); (nil, whole line) without a parsable stamp.
+    static func splitTimestamp(_ line: ArraySlice<UInt8>) -> (Date?, String) {
+        guard let space = line.firstIndex(of: 0x20) else {
+            let text = String(decoding: line, as: UTF8.self)
+            if let date = KubeTime.parse(text) { return (date, "") }
+            return (nil, text)
+        }
+        let stamp = String(decoding: line[line.startIndex..<space], as: UTF8.self)
+        guard let date = KubeTime.parse(stamp) else { return (nil, String(decoding: line, as: UTF8.self)) }
+        return (date, String(decoding: line[(space + 1)...], as: UTF8.self))
+    }
+
+    /// A short message and the HTTP status of a read error.
+    static func describe(_ error: any Error) -> (String, Int?) {
+        if let api = error as? KubeAPIError {
+            return ("pod log: \(api.status.message)", api.httpStatus)
+        }
+        let text = String(describing: error)
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
+        return ("pod log: " + (line.count > 200 ? String(line.prefix(200)) + "…" : line), nil)
+    }
+}
