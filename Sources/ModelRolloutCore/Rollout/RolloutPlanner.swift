@@ -200,7 +200,7 @@ struct PlanBuilder {
     // MARK: - Rollout
 
     mutating func rollout(stable: RevisionObservation, candidate: RevisionObservation) {
-        if status.failedDeployment == candidate.deployment {
+        if status.failedDeployment == candidate.deployment, status.phase != .rollingBack {
             status.phase = .rolledBack
             status.candidateDeployment = nil
             status.candidateService = nil

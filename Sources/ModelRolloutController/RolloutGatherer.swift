@@ -1,0 +1,218 @@
+import Foundation
+import KubeClient
+import KubeCore
+import KubeRuntime
+import Logging
+import ModelRolloutCore
+
+/// What the controller remembers about a pod between reconciles (in memory; a restart re-learns it).
+struct PodMemory: Sendable {
+    var uid: String
+    var restartCount: Int
+    var lastModelsProbe: Date?
+    var models: ModelsProbeResult = .notProbed
+    /// Whether the pod was ever seen not model-ready (only those get a load time measured).
+    var sawLoading = false
+    var modelReadySince: Date?
+    var measured = false
+}
+
+/// The analysis window of one rollout step: the first scrape after the step started, per revision.
+struct StepBaseline: Sendable {
+    var step: Int
+    var startedAt: Date
+    var stable: [PodMetricsSample]
+    var candidate: [PodMetricsSample]
+}
+
+/// In-memory state of the gatherers, keyed by pod and by ModelRollout.
+actor GatherMemory {
+    private var pods: [String: PodMemory] = [:]
+    private var baselines: [ObjectKey: StepBaseline] = [:]
+
+    func pod(_ key: String) -> PodMemory? { pods[key] }
+    func setPod(_ key: String, _ memory: PodMemory) { pods[key] = memory }
+    func retainPods(_ keys: Set<String>, namespace: String) {
+        pods = pods.filter { !$0.key.hasPrefix(namespace + "/") || keys.contains($0.key) }
+    }
+    func baseline(_ key: ObjectKey) -> StepBaseline? { baselines[key] }
+    func setBaseline(_ key: ObjectKey, _ baseline: StepBaseline?) { baselines[key] = baseline }
+    func forget(_ key: ObjectKey) { baselines[key] = nil }
+}
+
+/// One cache per namespace (each fed by its own watch), looked up by namespace.
+struct StoreSet<Object: KeyedObject>: Sendable {
+    let stores: [String: Store<Object>]
+
+    init(namespaces: [String]) {
+        var stores: [String: Store<Object>] = [:]
+        for namespace in namespaces { stores[namespace] = Store<Object>() }
+        self.stores = stores
+    }
+
+    func get(_ key: ObjectKey) -> Object? { stores[key.namespace ?? ""]?.get(key) }
+    func list(namespace: String) -> [Object] { stores[namespace]?.list() ?? [] }
+    var isReady: Bool { stores.values.allSatisfy(\.isReady) }
+}
+
+/// A pod's model-readiness as gathered in one reconcile.
+struct GatheredPod: Sendable {
+    var name: String
+    var readiness: PodReadiness
+    /// Seconds from pod creation to model-ready, when it became ready in this reconcile and was seen loading.
+    var newLoadSeconds: Double?
+    var podIP: String?
+}
+
+/// Reads the signals of one revision: its Deployment and pods from the caches, each pod's log (only while it
+/// loads) and `/v1/models`, and — during analysis — its pods' `/metrics`.
+struct RolloutGatherer: Sendable {
+    let deployments: StoreSet<Deployment>
+    let pods: StoreSet<Pod>
+    let endpoints: PodEndpointClient
+    let logs: PodLogFollower
+    let memory: GatherMemory
+    let options: ControllerOptions
+    let logger: Logger
+
+    /// How often a model-ready pod's `/v1/models` is re-checked (a crash or a model swap shows up within this).
+    static let readyReprobeSeconds = 10.0
+
+    /// The pods of a Deployment: matching its selector and owned by it (directly, or by one of its ReplicaSets).
+    func pods(of deployment: Deployment, namespace: String) -> [Pod] {
+        let name = deployment.metadata.name ?? ""
+        guard let selectorJSON = deployment.spec.selector?.json,
+            let selector = try? LabelSelector(json: selectorJSON), !selector.requirements.isEmpty
+        else { return [] }
+        return pods.list(namespace: namespace).filter { pod in
+            let labels = pod.metadata.labels ?? [:]
+            guard selector.matches(labels) else { return false }
+            let owners = pod.metadata.ownerReferences ?? []
+            if owners.isEmpty { return true }
+            return owners.contains { owner in
+                if owner.kind == "Deployment" { return owner.name == name }
+                if owner.kind == "ReplicaSet" {
+                    if let hash = labels["pod-template-hash"] { return owner.name == "\(name)-\(hash)" }
+                    return owner.name.hasPrefix(name + "-")
+                }
+                return false
+            }
+        }
+    }
+
+    /// Whether the Deployment's readiness probe proves the model is loaded (vLLM answers `/health` and
+    /// `/v1/models` only once the engine is up), so its Service never holds a loading pod.
+    static func modelGated(_ deployment: Deployment, runtime: RuntimeSpec) -> Bool {
+        let containers = deployment.spec.template.raw[path: ["spec", "containers"]]?.arrayValue ?? []
+        let container =
+            containers.first { $0["name"]?.stringValue == runtime.container && runtime.container != nil }
+            ?? containers.first
+        guard let probe = container?["readinessProbe"], let path = probe[path: ["httpGet", "path"]]?.stringValue
+        else { return false }
+        let gatedPaths: Set<String> = [runtime.modelsPath, "/health", "/v1/models", "/ready"]
+        return gatedPaths.contains(path) || path.hasPrefix(runtime.modelsPath)
+    }
+
+    /// Observes one revision.
+    func observe(
+        deployment name: String, service: String, namespace: String, spec: ModelRolloutSpec, now: Date
+    ) async -> (RevisionObservation, [GatheredPod]) {
+        guard let deployment = deployments.get(ObjectKey(namespace: namespace, name: name)) else {
+            return (.missing(deployment: name, service: service), [])
+        }
+        var observation = RevisionObservation(
+            deployment: name, service: service, exists: true,
+            desiredReplicas: Int(deployment.spec.replicas ?? 1),
+            modelGatedEndpoints: Self.modelGated(deployment, runtime: spec.runtime))
+        var gathered: [GatheredPod] = []
+        for pod in pods(of: deployment, namespace: namespace) {
+            let result = await gather(pod: pod, namespace: namespace, spec: spec, now: now)
+            gathered.append(result)
+            switch result.readiness.phase {
+            case .modelReady: observation.modelReady += 1
+            case .failed:
+                observation.failed += 1
+                if observation.failureMessage == nil {
+                    observation.failureMessage = "pod \(result.name): \(result.readiness.message)"
+                }
+            case .terminating: break
+            default: observation.loading += 1
+            }
+        }
+        return (observation, gathered)
+    }
+
+    func gather(pod: Pod, namespace: String, spec: ModelRolloutSpec, now: Date) async -> GatheredPod {
+        let name = pod.metadata.name ?? ""
+        let key = "\(namespace)/\(name)"
+        let container =
+            spec.runtime.container
+            ?? pod.spec.raw["containers"]?.arrayValue?.first?["name"]?.stringValue
+        let facts = PodFacts(pod: pod, container: container)
+        var memory = await memory.pod(key) ?? PodMemory(uid: pod.metadata.uid ?? "", restartCount: facts.restartCount)
+        if memory.uid != (pod.metadata.uid ?? "") || memory.restartCount != facts.restartCount {
+            memory = PodMemory(uid: pod.metadata.uid ?? "", restartCount: facts.restartCount)
+        }
+        var judgement: LogJudgement?
+        let wasReady = memory.modelReadySince != nil
+        if !facts.deleting, facts.containerRunning || facts.containerTerminated, let container {
+            if wasReady {
+                judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
+            } else {
+                let poll = await logs.poll(
+                    namespace: namespace, pod: name, container: container, restartCount: facts.restartCount)
+                judgement = poll.error == nil || poll.bytesRead > 0 || poll.linesFed > 0 ? poll.judgement : nil
+                if poll.error != nil, poll.linesFed == 0 {
+                    judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
+                }
+            }
+        }
+        let probeDue =
+            !wasReady || memory.lastModelsProbe.map { now.timeIntervalSince($0) >= Self.readyReprobeSeconds } ?? true
+        if facts.containerRunning, !facts.deleting, probeDue {
+            memory.models = await endpoints.models(
+                namespace: namespace, pod: name, podIP: facts.podIP, port: spec.runtime.port,
+                path: spec.runtime.modelsPath)
+            memory.lastModelsProbe = now
+        } else if !facts.containerRunning {
+            memory.models = .notProbed
+        }
+        let readiness = PodReadinessPolicy.evaluate(
+            PodReadinessInput(
+                facts: facts, judgement: judgement, models: memory.models, expectedModel: spec.model,
+                runtime: spec.runtime.kind, loadedPatternMatched: nil))
+        var newLoad: Double?
+        if readiness.modelReady {
+            if memory.modelReadySince == nil {
+                memory.modelReadySince = now
+                if memory.sawLoading, !memory.measured, let created = pod.metadata.creationTimestamp {
+                    newLoad = now.timeIntervalSince(created)
+                    memory.measured = true
+                }
+            }
+        } else {
+            if readiness.phase != .terminating { memory.sawLoading = true }
+            memory.modelReadySince = nil
+        }
+        await self.memory.setPod(key, memory)
+        return GatheredPod(name: name, readiness: readiness, newLoadSeconds: newLoad, podIP: facts.podIP)
+    }
+
+    /// Scrapes the model-ready pods of a revision.
+    func scrape(_ pods: [GatheredPod], namespace: String, spec: ModelRolloutSpec, now: Date) async
+        -> [PodMetricsSample]
+    {
+        var samples: [PodMetricsSample] = []
+        for pod in pods where pod.readiness.modelReady {
+            let result = await endpoints.scrape(
+                namespace: namespace, pod: pod.name, podIP: pod.podIP, port: spec.runtime.port,
+                path: spec.runtime.metricsPath)
+            if case .success(let scrape) = result,
+                let sample = PodMetricsSample.from(scrape: scrape, model: spec.model, pod: pod.name, time: now)
+            {
+                samples.append(sample)
+            }
+        }
+        return samples
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import KubeClient
+import KubeCore
+import KubeRuntime
+import Logging
+import Metrics
+import ModelRolloutCore
+
+/// Reconciles one `ModelRollout`: gather (route, Deployments, pods, logs, `/v1/models`, `/metrics`) → decide
+/// (``RolloutPlanner``, pure) → act (scale, route weights, events, status).
+///
+/// Level-based: the ModelRollout and its HTTPRoute are read fresh from the API server on every call (the caches
+/// serve Deployments and Pods); nothing is trusted from the event that caused the call. Actions run before the
+/// status write; a failed action leaves the status as it was and the reconcile is retried, and the planner
+/// re-derives progress from the live route, so a crash at any point neither repeats nor skips a step.
+final class RolloutReconciler: Reconciler, Sendable {
+    let kube: KubernetesClient
+    let gatherer: RolloutGatherer
+    let routeWriter: RouteWeightWriter
+    let recorder: EventRecorder
+    let options: ControllerOptions
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    init(
+        kube: KubernetesClient, gatherer: RolloutGatherer, routeWriter: RouteWeightWriter, recorder: EventRecorder,
+        options: ControllerOptions, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.kube = kube
+        self.gatherer = gatherer
+        self.routeWriter = routeWriter
+        self.recorder = recorder
+        self.options = options
+        self.logger = logger
+        self.clock = clock
+    }
+
+    func reconcile(_ key: ObjectKey) async throws -> ReconcileAction {
+        let namespace = key.namespace ?? "default"
+        let client = kube.dynamic(.modelRollouts, namespace: namespace)
+        guard let object = try await client.getIfExists(key.name) else {
+            await gatherer.memory.forget(key)
+            return .awaitChange
+        }
+        var log = logger
+        log[metadataKey: "k8s.namespace"] = "\(namespace)"
+        log[metadataKey: "k8s.modelrollout"] = "\(key.name)"
+        let now = clock()
+
+        // Decode and validate; an undecodable object still gets a status explaining why.
+        var problems: [String] = []
+        let rollout: ModelRollout
+        switch ModelRollout.decode(object.raw) {
+        case .success(let decoded):
+            rollout = decoded
+            problems = decoded.spec.validate().map(\.description)
+        case .failure(let error):
+            problems = [error.description]
+            var fallback = ModelRollout(
+                metadata: object.metadata,
+                spec: ModelRolloutSpec(model: "", deployment: "", route: RouteReference(name: "")))
+            fallback.status = object.raw["status"].flatMap { try? KubeJSON.fromJSONValue(ModelRolloutStatus.self, $0) }
+            rollout = fallback
+        }
+        let spec = rollout.spec
+        let status = rollout.status ?? ModelRolloutStatus()
+        let generation = object.metadata.generation ?? 0
+
+        // The route: fresh, for its weights and resourceVersion.
+        let routeNamespace = spec.route.namespace ?? namespace
+        var route: HTTPRoute?
+        if problems.isEmpty {
+            route = try await kube.resources(HTTPRoute.self, namespace: routeNamespace).getIfExists(spec.route.name)
+        }
+        let known = Set(
+            [
+                spec.serviceName(forDeployment: spec.deployment), status.stableService, status.candidateService,
+                status.retiredService,
+            ].compactMap { $0 })
+        var routeBackends: [String: Int] = [:]
+        if let route {
+            let observed = RouteWeights.observe(route, services: known)
+            if observed.ruleIndex != nil {
+                routeBackends = observed.weights
+            } else if let rule = route.spec.rules.first {
+                for ref in rule.backendRefs where ref.kind == nil || ref.kind == "Service" {
+                    routeBackends[ref.name] = Int(ref.effectiveWeight)
+                }
+            }
+        }
+        let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeBackends)
+        var routeState = RouteState(found: route != nil)
+        if let route { routeState.weights = RouteWeights.observe(route, services: parties.services).weights }
+
+        // Revisions.
+        var stable: RevisionObservation?
+        var candidate: RevisionObservation?
+        var retired: RevisionObservation?
+        var stablePods: [GatheredPod] = []
+        var candidatePods: [GatheredPod] = []
+        var loadTime = status.loadTime ?? LoadTimeStatus()
+        var anyLoading = false
+        if problems.isEmpty {
+            let s = await gatherer.observe(
+                deployment: parties.stable.deployment, service: parties.stable.service, namespace: namespace,
+                spec: spec, now: now)
+            stable = s.0
+            stablePods = s.1
+            if let party = parties.candidate {
+                let c = await gatherer.observe(
+                    deployment: party.deployment, service: party.service, namespace: namespace, spec: spec, now: now)
+                candidate = c.0
+                candidatePods = c.1
+            }
+            if let party = parties.retired {
+                retired = await gatherer.observe(
+                    deployment: party.deployment, service: party.service, namespace: namespace, spec: spec, now: now
+                ).0
+            }
+            for (revision, pods) in [(stable, stablePods), (candidate, candidatePods)] {
+                for pod in pods {
+                    if let seconds = pod.newLoadSeconds {
+                        loadTime = LoadTimeStatistics.record(seconds, pod: pod.name, into: loadTime)
+                        Recorder(
+                            label: "modelrollout_model_load_seconds",
+                            dimensions: [("model", spec.model), ("revision", revision?.deployment ?? "")],
+                            aggregate: true
+                        ).record(seconds)
+                        log.info(
+                            "pod.model_ready",
+                            metadata: ["k8s.pod": "\(pod.name)", "load_seconds": "\(String(format: "%.1f", seconds))"])
+                    }
+                    if !pod.readiness.modelReady, pod.readiness.phase != .failed, pod.readiness.phase != .terminating {
+                        anyLoading = true
+                    }
+                }
+            }
+        }
+
+        // Analysis of the current step's window.
+        var analysis: AnalysisOutcome?
+        if let step = status.currentStep, let started = status.stepStartedAt, let candidateParty = parties.candidate,
+            candidate != nil, step < spec.steps.count, (spec.steps[step].hold?.seconds ?? 0) > 0
+        {
+            let due = status.analysis.flatMap { $0.step == step ? $0.lastTime : nil }.map {
+                now.timeIntervalSince($0) >= spec.analysis.interval.seconds
+            } ?? true
+            var baseline = await gatherer.memory.baseline(key)
+            if baseline?.step != step || baseline?.startedAt != started { baseline = nil }
+            if baseline == nil || due {
+                let stableSamples = await gatherer.scrape(stablePods, namespace: namespace, spec: spec, now: now)
+                let candidateSamples = await gatherer.scrape(candidatePods, namespace: namespace, spec: spec, now: now)
+                if let baseline {
+                    let candidateWindow = RevisionMetrics.window(
+                        baseline: baseline.candidate, current: candidateSamples)
+                    let stableWindow = RevisionMetrics.window(baseline: baseline.stable, current: stableSamples)
+                    let result = CandidateAnalysis.analyse(
+                        candidate: candidateWindow, stable: stableWindow, spec: spec.analysis)
+                    analysis = AnalysisOutcome(verdict: result.verdict, reasons: result.reasons, inputs: result.inputs)
+                    stable?.requestRate = stableWindow.requestRate
+                    candidate?.requestRate = candidateWindow.requestRate
+                    log.debug(
+                        "analysis", metadata: ["verdict": "\(result.verdict.rawValue)", "candidate": "\(candidateParty.deployment)"])
+                } else {
+                    await gatherer.memory.setBaseline(
+                        key,
+                        StepBaseline(step: step, startedAt: started, stable: stableSamples, candidate: candidateSamples))
+                }
+            }
+        } else {
+            await gatherer.memory.setBaseline(key, nil)
+        }
+
+        var capacity: Double?
+        if let throughput = spec.autoscaling.replicaThroughput, throughput > 0 {
+            capacity = throughput * spec.autoscaling.targetUtilization
+        }
+        let observation = RolloutObservation(
+            now: now, generation: generation, spec: spec, status: status, specProblems: problems, route: routeState,
+            stable: stable, candidate: candidate, retired: retired, analysis: analysis, replicaCapacity: capacity)
+        var plan = RolloutPlanner.plan(observation)
+        if problems.isEmpty { plan.status.loadTime = loadTime.samples > 0 ? loadTime : status.loadTime }
+
+        // Act.
+        if !plan.observeOnly {
+            for action in plan.actions {
+                do {
+                    try await execute(action, namespace: namespace, routeKey: ObjectKey(
+                        namespace: routeNamespace, name: spec.route.name), log: log)
+                } catch {
+                    log.warning("action.failed", metadata: ["action": "\(action)", "error": "\(error)"])
+                    await event(object, warning: true, reason: "ActionFailed", note: "\(describe(action)): \(error)")
+                    throw error
+                }
+            }
+        }
+        for event in plan.events {
+            await self.event(object, warning: event.warning, reason: event.reason, note: event.message)
+        }
+        for decision in plan.decisions {
+            Counter(
+                label: "modelrollout_decisions_total",
+                dimensions: [("kind", decision.kind.rawValue), ("rule", decision.rule)]
+            ).increment()
+            log.info(
+                "decision",
+                metadata: [
+                    "decision.kind": "\(decision.kind.rawValue)", "decision.rule": "\(decision.rule)",
+                    "decision.result": "\(decision.result)", "observe": "\(plan.observeOnly)",
+                ])
+        }
+        if let weights = plan.status.weights {
+            Gauge(label: "modelrollout_route_weight", dimensions: [("modelrollout", key.name), ("side", "stable")])
+                .record(weights.stable)
+            Gauge(label: "modelrollout_route_weight", dimensions: [("modelrollout", key.name), ("side", "candidate")])
+                .record(weights.candidate)
+        }
+
+        // Status (optimistic concurrency on the object we read).
+        let newStatus = try KubeJSON.toJSONValue(plan.status)
+        if object.raw["status"] != newStatus {
+            var updated = object.raw
+            updated["status"] = newStatus
+            do {
+                _ = try await client.updateStatus(DynamicObject(raw: updated))
+            } catch let error as KubeAPIError where error.isConflict {
+                return .requeue(after: .milliseconds(20))
+            }
+        }
+
+        var next = plan.requeueAfter
+        if anyLoading { next = min(next ?? options.loadingProbeInterval, options.loadingProbeInterval) }
+        if plan.status.phase == .progressing || plan.status.phase == .rollingBack {
+            next = min(next ?? options.resyncInterval, options.resyncInterval)
+        }
+        let seconds = next ?? options.resyncInterval * 6
+        return .requeue(after: .milliseconds(Int64(max(0.05, seconds) * 1000)))
+    }
+
+    func execute(_ action: RolloutAction, namespace: String, routeKey: ObjectKey, log: Logger) async throws {
+        switch action {
+        case .scale(let deployment, let replicas):
+            _ = try await kube.resources(Deployment.self, namespace: namespace).scale(
+                deployment, replicas: Int32(replicas))
+            log.info("scaled", metadata: ["k8s.deployment": "\(deployment)", "replicas": "\(replicas)"])
+        case .setWeights(let desired):
+            let outcome = try await routeWriter.write(route: routeKey, desired: desired)
+            log.info("route.weights", metadata: ["weights": "\(describe(action))", "outcome": "\(outcome)"])
+        }
+    }
+
+    func describe(_ action: RolloutAction) -> String {
+        switch action {
+        case .scale(let deployment, let replicas): return "scale \(deployment) to \(replicas)"
+        case .setWeights(let desired):
+            return "weights "
+                + desired.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init) ?? "removed")" }
+                .joined(separator: " ")
+        }
+    }
+
+    func event(_ object: DynamicObject, warning: Bool, reason: String, note: String) async {
+        guard let reference = ObjectReference(object: object.raw) else { return }
+        await recorder.record(
+            regarding: reference, type: warning ? .warning : .normal, reason: reason, action: reason, note: note)
+    }
+}
