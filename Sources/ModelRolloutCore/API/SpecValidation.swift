@@ -121,7 +121,8 @@ extension ModelRolloutSpec {
         guard !steps.isEmpty else { return [.required("spec.steps", "at least one step is required")] }
         var problems: [SpecProblem] = []
         if steps.count > 20 {
-            problems.append(SpecProblem(field: "spec.steps", message: "Too many: \(steps.count): must have at most 20 items"))
+            problems.append(
+                SpecProblem(field: "spec.steps", message: "Too many: \(steps.count): must have at most 20 items"))
         }
         var previous: Int?
         for (index, step) in steps.enumerated() {
@@ -136,7 +137,8 @@ extension ModelRolloutSpec {
         }
         if let last = steps.last, last.weight != 100, (1...100).contains(last.weight) {
             problems.append(
-                .invalid("spec.steps[\(steps.count - 1)].weight", "\(last.weight)", "the last step's weight must be 100"))
+                .invalid(
+                    "spec.steps[\(steps.count - 1)].weight", "\(last.weight)", "the last step's weight must be 100"))
         }
         return problems
     }
@@ -153,7 +155,8 @@ extension ModelRolloutSpec {
         }
         if analysis.failureLimit < 1 {
             problems.append(
-                .invalid("spec.analysis.failureLimit", "\(analysis.failureLimit)", "must be greater than or equal to 1"))
+                .invalid(
+                    "spec.analysis.failureLimit", "\(analysis.failureLimit)", "must be greater than or equal to 1"))
         }
         if let ratio = analysis.ttftRatio, !(ratio >= 1) {
             problems.append(.invalid("spec.analysis.ttftRatio", number: ratio, "must be greater than or equal to 1"))
@@ -278,6 +281,12 @@ extension ModelRollout {
         do {
             return .success(try KubeJSON.fromJSONValue(ModelRollout.self, json))
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                let fractional = Self.firstFractionalInteger(in: json)
+            {
+                // Foundation on Linux reports a fraction in an integer field without its coding path.
+                return .failure(fractional)
+            }
             return .failure(Self.describe(error, in: json))
         } catch {
             return .failure(SpecDecodeError(field: "", message: "\(error)"))
@@ -342,6 +351,45 @@ extension ModelRollout {
         @unknown default:
             return SpecDecodeError(field: "", message: "\(error)")
         }
+    }
+
+    /// The integer-typed fields of a ModelRollout (`[]` stands for every element of an array).
+    static let integerFields: [[String]] = [
+        ["spec", "runtime", "port"], ["spec", "steps", "[]", "weight"], ["spec", "analysis", "minSamples"],
+        ["spec", "analysis", "failureLimit"], ["spec", "autoscaling", "minReplicas"],
+        ["spec", "autoscaling", "maxReplicas"], ["spec", "autoscaling", "coldStart", "percentile"],
+        ["status", "observedGeneration"], ["status", "currentStep"], ["status", "stableReplicasAtStart"],
+        ["status", "weights", "stable"], ["status", "weights", "candidate"], ["status", "loadTime", "samples"],
+        ["status", "analysis", "step"], ["status", "analysis", "failures"],
+    ]
+        + ["stable", "candidate"].flatMap { side in
+            ["desired", "modelReady", "loading"].map { ["status", "replicas", side, $0] }
+        }
+
+    /// The first integer field holding a number with a fraction, as a decoding error.
+    static func firstFractionalInteger(in json: JSONValue) -> SpecDecodeError? {
+        func visit(_ value: JSONValue, _ rest: ArraySlice<String>, _ field: String) -> SpecDecodeError? {
+            guard let key = rest.first else {
+                if case .double = value, value.intValue == nil {
+                    return SpecDecodeError(
+                        field: field,
+                        message: "Invalid value: \(value.serialized()): must be of type integer, not number")
+                }
+                return nil
+            }
+            if key == "[]" {
+                for (index, element) in (value.arrayValue ?? []).enumerated() {
+                    if let found = visit(element, rest.dropFirst(), field + "[\(index)]") { return found }
+                }
+                return nil
+            }
+            guard let child = value[key] else { return nil }
+            return visit(child, rest.dropFirst(), field.isEmpty ? key : field + "." + key)
+        }
+        for path in integerFields {
+            if let found = visit(json, path[...], "") { return found }
+        }
+        return nil
     }
 
     /// The allowed values of the enum-typed fields, for "Unsupported value" messages.
