@@ -64,6 +64,18 @@ public struct LogPollResult: Sendable, Equatable {
     }
 }
 
+/// Totals of one followed container instance.
+public struct PodLogStatistics: Sendable, Equatable {
+    public var restartCount: Int
+    /// Bytes the API answered over all polls.
+    public var bytesRead: Int
+    /// Lines fed to the judge over all polls (each log line at most once).
+    public var linesFed: Int
+    public var truncated: Bool
+    /// Timestamp of the last line fed.
+    public var lastTimestamp: Date?
+}
+
 /// Follows the logs of loading pods incrementally and keeps a ``LogJudgeState`` per pod container.
 ///
 /// Each poll asks for the log with `timestamps=true`, `sinceTime` = the timestamp of the last line already fed
@@ -143,9 +155,12 @@ public actor PodLogFollower {
         followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.judge.judgement
     }
 
-    /// Total bytes read for a followed container's current instance (for tests and metrics).
-    public func bytesRead(namespace: String, pod: String, container: String) -> Int? {
-        followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.totalBytesRead
+    /// Totals for a followed container's current instance (for tests, metrics and debugging).
+    public func statistics(namespace: String, pod: String, container: String) -> PodLogStatistics? {
+        guard let state = followed[PodLogKey(namespace: namespace, pod: pod, container: container)] else { return nil }
+        return PodLogStatistics(
+            restartCount: state.restartCount, bytesRead: state.totalBytesRead, linesFed: state.totalLinesFed,
+            truncated: state.truncated, lastTimestamp: state.lastTimestamp)
     }
 
     /// Drops the state of every container of the pod.
