@@ -37,6 +37,10 @@
 #   delete             delete a CR; wait --for=delete
 #   delete-finalizer   delete with a finalizer waits until the finalizer is removed
 #   not-found          get of a missing object -> NotFound error
+#   mr-crds            apply -f crds/ (ModelRollout, HTTPRoute); both become Established
+#   mr-samples         apply -f manifests/samples/ creates the route, the rollout, the Deployments and Services
+#   mr-get             get mr shows PHASE STABLE CANDIDATE WEIGHT READY AGE, filled from a status write
+#   mr-invalid         an invalid ModelRollout is refused with the schema's field errors (422 Invalid)
 #   tls-token          over HTTPS with a bearer token: get works
 #   tls-wrong-token    a wrong token -> Unauthorized
 set -u
@@ -255,6 +259,56 @@ t_delete_finalizer() {
 }
 t_not_found() { expect_fail 'Error from server \(NotFound\): widgets.example.com "nope" not found' k get widget nope -n $NS; }
 
+t_mr_crds() {
+    expect 'apiextensions.k8s.io/modelrollouts.modelrollout.io (created|configured|unchanged)' k apply -f "$ROOT/crds/" &&
+        expect 'condition met' k wait --for=condition=Established crd/modelrollouts.modelrollout.io \
+            crd/httproutes.gateway.networking.k8s.io --timeout=20s
+}
+t_mr_samples() {
+    # The samples' vllm-llama-r1 has another selector than the fixture Deployment of the same name.
+    k delete deployment vllm-llama-r1 -n $NS --ignore-not-found >/dev/null || return 1
+    local out want
+    out=$(k apply -f "$ROOT/manifests/samples/" 2>&1) || { echo "$out"; return 1; }
+    echo "$out"
+    for want in 'httproute.gateway.networking.k8s.io/llm-chat created' 'modelrollout.modelrollout.io/chat created' \
+        'deployment.apps/vllm-llama-r1 created' 'deployment.apps/vllm-llama-r2 created' 'service/vllm-llama-r2 created'; do
+        grep -qF "$want" <<<"$out" || { echo "missing: $want"; return 1; }
+    done
+    local rule='{.spec.rules[0].matches[0].path.type} {.spec.rules[0].matches[0].path.value}'
+    rule+=' {.spec.rules[0].backendRefs[0].name} {.spec.rules[0].backendRefs[0].weight}'
+    expect '^PathPrefix /v1 vllm-llama-r1 100$' k get httproute llm-chat -n $NS -o jsonpath="$rule"
+}
+t_mr_get() {
+    expect 'NAME +PHASE +STABLE +CANDIDATE +WEIGHT +READY +AGE'$'\n''chat ' k get mr -n $NS &&
+        k patch mr chat -n $NS --subresource=status --type merge -p '{"status":{"phase":"Progressing",
+            "stableDeployment":"vllm-llama-r1","candidateDeployment":"vllm-llama-r2",
+            "weights":{"stable":90,"candidate":10},"ready":"3/4"}}' >/dev/null &&
+        expect 'chat +Progressing +vllm-llama-r1 +vllm-llama-r2 +10 +3/4 ' k get modelrollouts -n $NS &&
+        expect '^20m 10 Active$' k get mr chat -n $NS \
+            -o jsonpath='{.spec.readinessTimeout} {.spec.steps[0].weight} {.spec.mode}'
+}
+apply_invalid_mr() {
+    k apply -f - <<'EOF'
+apiVersion: modelrollout.io/v1alpha1
+kind: ModelRollout
+metadata: {name: bad, namespace: llm-serving}
+spec:
+  model: meta-llama/Llama-3.1-8B-Instruct
+  deployment: vllm-llama-r2
+  route: {name: llm-chat}
+  readinessTimeout: soon
+  steps: [{weight: 150}]
+  mode: Foo
+EOF
+}
+t_mr_invalid() {
+    expect_fail 'ModelRollout "bad" is invalid' apply_invalid_mr &&
+        expect_fail 'spec.mode: Unsupported value: "Foo"' apply_invalid_mr &&
+        expect_fail 'spec.steps\[0\].weight: Invalid value: 150' apply_invalid_mr &&
+        expect_fail 'spec.readinessTimeout: Invalid value: "soon"' apply_invalid_mr &&
+        expect_fail 'NotFound|not found' k get mr bad -n $NS
+}
+
 check version t_version
 check crd-apply t_crd
 check cr-create t_cr_create
@@ -287,6 +341,10 @@ check inspect t_inspect
 check delete t_delete
 check delete-finalizer t_delete_finalizer
 check not-found t_not_found
+check mr-crds t_mr_crds
+check mr-samples t_mr_samples
+check mr-get t_mr_get
+check mr-invalid t_mr_invalid
 
 start_sim https --tls --token conformance-token
 t_tls_token() { expect 'default' k get namespaces; }
