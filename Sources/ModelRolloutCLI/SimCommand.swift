@@ -33,8 +33,22 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write a kubeconfig for the emulated cluster to this file.", valueName: "file"))
     var kubeconfigOut: String?
 
+    @Option(help: ArgumentHelp(
+        "Serve the HTTPRoute gateway (weighted split to Ready Service endpoints) on this address; port 0 picks one.",
+        valueName: "host:port"))
+    var gatewayListen: String?
+
+    func validate() throws {
+        if let gatewayListen, Gateway.Configuration(address: gatewayListen) == nil {
+            throw ValidationError(
+                "--gateway-listen must be host:port with a port from 0 to 65535, got '\(gatewayListen)'")
+        }
+    }
+
     func run() async throws {
-        let emulated = try cluster.makeCluster()
+        var configuration = try cluster.makeConfiguration()
+        configuration.gatewayAddress = gatewayListen
+        let emulated = EmulatedCluster(configuration: configuration)
         let address = try await emulated.start()
         if let kubeconfigOut {
             try cluster.writeKubeconfig(await emulated.kubeconfig(), to: kubeconfigOut)
@@ -42,6 +56,9 @@ struct SimCommand: AsyncParsableCommand {
         let auth = cluster.token.isEmpty ? "no authentication" : "bearer tokens required"
         let kubeconfigNote = kubeconfigOut.map { ", kubeconfig \($0)" } ?? ""
         Console.line("modelrollout sim ready: \(address.url) (\(auth))\(kubeconfigNote); namespace llm-serving")
+        if let gatewayURL = await emulated.gatewayURL() {
+            Console.line("modelrollout sim gateway: \(gatewayURL) (routing by HTTPRoutes)")
+        }
         let signal = await TerminationSignal.wait()
         Console.line("modelrollout sim: \(signal) received, shutting down")
         await emulated.stop()
@@ -99,6 +116,10 @@ struct ClusterOptions: ParsableArguments {
     }
 
     func makeCluster() throws -> EmulatedCluster {
+        EmulatedCluster(configuration: try makeConfiguration())
+    }
+
+    func makeConfiguration() throws -> EmulatedCluster.Configuration {
         guard let (host, port) = parseListen() else { throw CLIError("invalid --listen '\(listen)'") }
         let faultSpec = try FaultSpec(parsing: faults)
         var configuration = EmulatedCluster.Configuration()
@@ -110,7 +131,7 @@ struct ClusterOptions: ParsableArguments {
         configuration.timeScale = timeScale
         configuration.gpuNodes = gpuNodes
         configuration.gpusPerNode = gpusPerNode
-        return EmulatedCluster(configuration: configuration)
+        return configuration
     }
 
     func writeKubeconfig(_ text: String, to path: String) throws {
