@@ -30,6 +30,9 @@ public actor EmulatedCluster {
         public var gatewayAddress: String?
         /// Only HTTPRoutes in these namespaces are served by the gateway; nil: all.
         public var gatewayNamespaces: Set<String>?
+        /// Install the CRDs of `crds/` (ModelRollout and the minimal Gateway API HTTPRoute) at start, as a
+        /// platform team would before installing the operator.
+        public var installCRDs: Bool = true
 
         public init(
             api: APIServer.Configuration = APIServer.Configuration(), timeScale: Double = 30, gpuNodes: Int = 4,
@@ -90,6 +93,7 @@ public actor EmulatedCluster {
     /// Starts the API server, then the simulated workloads and the gateway; returns the API server's address.
     public func start() async throws -> APIServer.BoundAddress {
         let address = try await apiServer.start()
+        if configuration.installCRDs { try await BundledCRDs.install(into: storage) }
         if configuration.workloads, !workloadsRunning {
             await workloads.start()
             workloadsRunning = true

@@ -5,7 +5,7 @@ public struct ModelRolloutCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "modelrollout",
         abstract: "Safe, fast model revisions for vLLM on Kubernetes.",
-        subcommands: [SimCommand.self, DemoCommand.self, InspectCommand.self, BenchCommand.self]
+        subcommands: [ControllerCommand.self, SimCommand.self, DemoCommand.self, InspectCommand.self, BenchCommand.self]
     )
 
     public init() {}

@@ -182,7 +182,11 @@ struct PlanBuilder {
         status.candidateDeployment = nil
         status.candidateService = nil
         clearRollout()
-        progressing = ("False", "NoRollout", "\(stable.deployment) serves all traffic")
+        switch status.phase {
+        case .promoted?: progressing = ("False", "RolloutComplete", "\(stable.deployment) is stable")
+        case .rolledBack?: progressing = ("False", "RolledBack", "\(stable.deployment) serves all traffic")
+        default: progressing = ("False", "NoRollout", "\(stable.deployment) serves all traffic")
+        }
         status.message = "\(stable.deployment) serves all traffic"
         if share(stable.service) != 100 || o.route.weights[stable.service] == nil {
             if stable.modelReady > 0 {

@@ -1,0 +1,154 @@
+import Foundation
+import KubeClient
+import KubeCore
+import KubeRuntime
+import Logging
+import ModelRolloutCore
+
+/// Errors that end the operator.
+public struct OperatorError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+/// The operator process: caches (ModelRollouts, Deployments, Pods, HTTPRoutes per watched namespace, list + watch),
+/// the rollout controller, the metrics and health endpoints, and optional leader election.
+///
+/// With leader election the caches and endpoints run on every replica (warm standby) but only the leader
+/// reconciles; losing the lease ends `run()` with an error so the process restarts, as controller-runtime does.
+public final class OperatorManager: Sendable {
+    public let options: ControllerOptions
+    let kube: KubernetesClient
+    let logger: Logger
+    let rollouts: StoreSet<DynamicObject>
+    let deployments: StoreSet<Deployment>
+    let pods: StoreSet<Pod>
+    let routes: StoreSet<HTTPRoute>
+    let endpoints: PodEndpointClient
+    let controller: Controller
+    let server: OperatorHTTPServer
+    let watcherConfiguration: WatcherConfiguration
+
+    public init(kube: KubernetesClient, options: ControllerOptions, logger: Logger) {
+        self.kube = kube
+        self.options = options
+        self.logger = logger
+        rollouts = StoreSet(namespaces: options.namespaces)
+        deployments = StoreSet(namespaces: options.namespaces)
+        pods = StoreSet(namespaces: options.namespaces)
+        routes = StoreSet(namespaces: options.namespaces)
+        endpoints = PodEndpointClient(kube: kube, access: options.podAccess, timeout: options.podRequestTimeout)
+        let gatherer = RolloutGatherer(
+            deployments: deployments, pods: pods, endpoints: endpoints,
+            logs: PodLogFollower(kube: kube, options: options), memory: GatherMemory(), options: options,
+            logger: logger)
+        let recorder = EventRecorder(
+            sink: KubernetesEventSink(client: kube), reportingController: "modelrollout.io/controller",
+            reportingInstance: options.identity, logger: logger)
+        let reconciler = RolloutReconciler(
+            kube: kube, gatherer: gatherer, routeWriter: RouteWeightWriter(kube: kube), recorder: recorder,
+            options: options, logger: logger)
+        controller = Controller(name: "modelrollout", workers: 4, reconciler: reconciler, logger: logger)
+        let stores = (rollouts, deployments, pods, routes)
+        server = OperatorHTTPServer(
+            metricsAddress: options.metricsBindAddress, healthAddress: options.healthBindAddress,
+            registry: OperatorMetrics.registry,
+            ready: { stores.0.isReady && stores.1.isReady && stores.2.isReady && stores.3.isReady },
+            logger: logger)
+        watcherConfiguration = WatcherConfiguration(timeoutSeconds: 240...300)
+    }
+
+    /// Runs until cancelled; throws when leadership is lost or a component fails for good.
+    public func run() async throws {
+        logger.info(
+            "operator.starting",
+            metadata: [
+                "namespaces": "\(options.namespaces.joined(separator: ","))", "pod_access": "\(options.podAccess)",
+                "leader_election": "\(options.leaderElection)",
+            ])
+        try await server.start()
+        defer { Task { [endpoints, server] in
+            await endpoints.shutdown()
+            await server.stop()
+        } }
+        if let port = await server.metricsPort { logger.info("operator.metrics", metadata: ["port": "\(port)"]) }
+        if let port = await server.healthPort { logger.info("operator.health", metadata: ["port": "\(port)"]) }
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for namespace in options.namespaces {
+                startReflectors(namespace: namespace, group: &group)
+            }
+            if options.leaderElection {
+                let elector = try LeaderElector(
+                    configuration: LeaderElectionConfiguration(
+                        leaseName: options.leaderElectionID, identity: options.identity),
+                    store: KubernetesLeaseStore(client: kube, namespace: options.leaderElectionNamespace),
+                    logger: logger)
+                group.addTask { try await elector.run() }
+                let controller = self.controller
+                let logger = self.logger
+                group.addTask {
+                    var controllerTask: Task<Void, Error>?
+                    for await event in elector.events {
+                        switch event {
+                        case .startedLeading:
+                            logger.info("leader.started", metadata: ["identity": "\(elector.configuration.identity)"])
+                            controllerTask = Task { try await controller.run() }
+                        case .stoppedLeading:
+                            controllerTask?.cancel()
+                            if controllerTask != nil { throw OperatorError("leader election lost") }
+                        case .newLeader(let name):
+                            logger.info("leader.observed", metadata: ["leader": "\(name)"])
+                        }
+                    }
+                    controllerTask?.cancel()
+                }
+            } else {
+                let controller = self.controller
+                group.addTask { try await controller.run() }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func startReflectors(namespace: String, group: inout ThrowingTaskGroup<Void, Error>) {
+        let controller = self.controller
+        let rolloutStore = rollouts.stores[namespace] ?? Store()
+        let enqueueNamespace: @Sendable (String?) async -> Void = { ns in
+            for object in rolloutStore.list() where ns == nil || object.metadata.namespace == ns {
+                await controller.enqueue(object.objectKey)
+            }
+        }
+        let configuration = watcherConfiguration
+        let rolloutReflector = Reflector(
+            watcher: Watcher(
+                ResourceListerWatcher(kube.dynamic(.modelRollouts, namespace: namespace)),
+                configuration: configuration, logger: logger),
+            store: rolloutStore, logger: logger
+        ) { event in await controller.enqueueSelf(for: event) }
+        let deploymentReflector = Reflector(
+            watcher: Watcher(
+                ResourceListerWatcher(kube.resources(Deployment.self, namespace: namespace)),
+                configuration: configuration, logger: logger),
+            store: deployments.stores[namespace] ?? Store(), logger: logger
+        ) { event in if let object = event.object { await enqueueNamespace(object.metadata.namespace) } }
+        let podReflector = Reflector(
+            watcher: Watcher(
+                ResourceListerWatcher(kube.resources(Pod.self, namespace: namespace)),
+                configuration: configuration, logger: logger),
+            store: pods.stores[namespace] ?? Store(), logger: logger
+        ) { event in if let object = event.object { await enqueueNamespace(object.metadata.namespace) } }
+        let routeReflector = Reflector(
+            watcher: Watcher(
+                ResourceListerWatcher(kube.resources(HTTPRoute.self, namespace: namespace)),
+                configuration: configuration, logger: logger),
+            store: routes.stores[namespace] ?? Store(), logger: logger
+        ) { event in if let object = event.object { await enqueueNamespace(object.metadata.namespace) } }
+        group.addTask { try await rolloutReflector.run() }
+        group.addTask { try await deploymentReflector.run() }
+        group.addTask { try await podReflector.run() }
+        group.addTask { try await routeReflector.run() }
+    }
+}
