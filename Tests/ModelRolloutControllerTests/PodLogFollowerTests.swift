@@ -148,37 +148,58 @@ struct PodLogFollowerTests {
         #expect(stats.linesFed == 410)
     }
 
-    @Test func aSecondLargerThanTheLimitIsSkippedAndMarkedTruncated() async {
+    /// Polls until nothing more is waiting (at most 50 polls); returns the last result and the poll count.
+    func drain(_ follower: PodLogFollower) async -> (LogPollResult, Int) {
+        var result = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
+        var polls = 1
+        while result.moreAvailable && polls < 50 {
+            result = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
+            polls += 1
+        }
+        return (result, polls)
+    }
+
+    @Test(arguments: [
+        // burst lines in one second, whether they fit 8 × the limit
+        (30, false), (120, false), (400, true),
+    ])
+    func aBusySecondGetsALargerLimitThenIsSkipped(burst: Int, truncated: Bool) async throws {
         let source = FakePodLogSource()
         let follower = PodLogFollower(source: source, limitBytes: 1024)
         await source.append(lines: loadingPart, from: t0.addingTimeInterval(-5), step: 1)
-        for i in 0..<100 { await source.append("INFO burst \(i) " + String(repeating: "y", count: 40), at: t0) }
-        await source.append(lines: loadedPart, from: t0.addingTimeInterval(2), step: 0.1)
-        var result = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
-        var polls = 1
-        while result.moreAvailable && polls < 50 {
-            result = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
-            polls += 1
+        for i in 0..<burst {
+            await source.append("INFO burst \(i) " + String(repeating: "y", count: 20), at: t0.addingTimeInterval(0.5))
         }
+        await source.append(lines: loadedPart, from: t0.addingTimeInterval(2), step: 0.1)
+        let (result, polls) = await drain(follower)
         #expect(polls < 50)
-        #expect(result.truncated)
+        #expect(result.truncated == truncated)
         #expect(result.judgement.modelLoaded && result.judgement.serverReady)
+        let stats = try #require(await follower.statistics(namespace: "ns", pod: "p", container: "vllm"))
+        if truncated {
+            #expect(stats.linesFed < 10 + burst)
+        } else {
+            #expect(stats.linesFed == 10 + burst)
+        }
+        // The limit grows only while stuck, and is back to normal afterwards.
+        _ = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
+        let limits = await source.requests.compactMap(\.limitBytes)
+        #expect(limits.allSatisfy { $0 <= 1024 * PodLogFollower.maxBoost })
+        #expect(limits.contains { $0 > 1024 })
+        #expect(limits.last == 1024)
     }
 
-    @Test func aLineLongerThanTheLimitDoesNotStall() async {
+    @Test(arguments: [(5000, false), (20000, true)])
+    func aLongLineDoesNotStall(length: Int, truncated: Bool) async {
         let source = FakePodLogSource()
         let follower = PodLogFollower(source: source, limitBytes: 1024)
-        await source.append("INFO " + String(repeating: "z", count: 5000), at: t0)
+        await source.append("INFO " + String(repeating: "z", count: length), at: t0)
         await source.append(lines: loadingPart + "\n" + loadedPart, from: t0.addingTimeInterval(1), step: 0.1)
-        var result = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
-        var polls = 1
-        while result.moreAvailable && polls < 50 {
-            result = await follower.poll(namespace: "ns", pod: "p", container: "vllm", restartCount: 0)
-            polls += 1
-        }
+        let (result, polls) = await drain(follower)
         #expect(polls < 50)
         #expect(result.judgement.modelLoaded)
-        #expect(result.truncated)
+        #expect(result.truncated == truncated)
+        #expect(await follower.statistics(namespace: "ns", pod: "p", container: "vllm")?.linesFed == 11)
     }
 
     @Test func restartStartsAFreshJudgement() async {

@@ -36,7 +36,8 @@ public struct PodLogKey: Hashable, Sendable, CustomStringConvertible {
 public struct LogPollResult: Sendable, Equatable {
     /// The judgement of everything fed so far for the current container instance (kept across errors).
     public var judgement: LogJudgement
-    /// Bytes the API answered in this poll (at most the follower's `limitBytes`).
+    /// Bytes the API answered in this poll (at most the follower's `limitBytes`, or a few times it while the
+    /// lines of one second do not fit it).
     public var bytesRead: Int
     /// New log lines fed to the judge in this poll.
     public var linesFed: Int
@@ -82,7 +83,9 @@ public struct PodLogStatistics: Sendable, Equatable {
 /// and `limitBytes`. `sinceTime` has whole-second granularity, so the answer repeats lines of that second: lines
 /// older than the last fed one, and as many lines carrying exactly its timestamp as were already fed, are
 /// dropped. A line cut by the byte limit is left for the next poll. The first poll reads from the start of the
-/// log (its head, bounded by `limitBytes`; later polls catch up). A changed restart count is a new container
+/// log (its head, bounded by `limitBytes`; later polls catch up). When the lines of one second exceed the limit,
+/// the limit is doubled for that second up to ``maxBoost`` times, then the rest of the second is skipped
+/// (``LogPollResult/truncated``). A changed restart count is a new container
 /// instance and starts a fresh judgement. The caller polls only while a pod is loading.
 public actor PodLogFollower {
     /// The per-container state.
@@ -94,6 +97,8 @@ public actor PodLogFollower {
         var linesAtLastTimestamp = 0
         /// The `sinceTime` of the next read when it is not `lastTimestamp` (after skipping a stuck second).
         var resumeAt: Date?
+        /// Multiplier of the byte limit while stuck inside one busy second (1, 2, 4, ... ``maxBoost``).
+        var boost = 1
         var truncated = false
         var totalBytesRead = 0
         var totalLinesFed = 0
@@ -104,8 +109,10 @@ public actor PodLogFollower {
     }
 
     private let source: any PodLogSource
-    /// Upper bound of bytes read per poll.
+    /// Bytes read per poll (`limitBytes`); a poll stuck inside one busy second may read up to ``maxBoost`` times it.
     public nonisolated let limitBytes: Int
+    /// How far the byte limit grows while the log of one second does not fit it.
+    public static let maxBoost = 8
     private var followed: [PodLogKey: Followed] = [:]
 
     public init(source: any PodLogSource, limitBytes: Int) {
@@ -123,8 +130,9 @@ public actor PodLogFollower {
         let key = PodLogKey(namespace: namespace, pod: pod, container: container)
         var state = followed[key] ?? Followed(restartCount: restartCount)
         if state.restartCount != restartCount { state = Followed(restartCount: restartCount) }
+        let requestLimit = limitBytes * state.boost
         let options = LogOptions(
-            container: container, sinceTime: state.resumeAt ?? state.lastTimestamp, limitBytes: limitBytes,
+            container: container, sinceTime: state.resumeAt ?? state.lastTimestamp, limitBytes: requestLimit,
             timestamps: true)
         let bytes: [UInt8]
         do {
@@ -141,7 +149,7 @@ public actor PodLogFollower {
             // latest state (the timestamp check drops what it already fed).
             state = current
         }
-        let fed = Self.feed(bytes, into: &state, limitBytes: limitBytes)
+        let fed = Self.feed(bytes, into: &state, limitBytes: requestLimit)
         state.totalBytesRead += bytes.count
         state.totalLinesFed += fed.lines
         followed[key] = state
@@ -184,7 +192,7 @@ public actor PodLogFollower {
         var error: String?
     }
 
-    /// Splits a `timestamps=true` answer into lines and feeds the new ones.
+    /// Splits a `timestamps=true` answer (read with `limitBytes`) into lines and feeds the new ones.
     static func feed(_ bytes: [UInt8], into state: inout Followed, limitBytes: Int) -> FeedOutcome {
         var outcome = FeedOutcome()
         let hitLimit = bytes.count >= limitBytes
@@ -203,23 +211,18 @@ public actor PodLogFollower {
         var lastSeen: Date?
         var timestampless = 0
 
-        func consider(_ segment: ArraySlice<UInt8>) {
-            let (timestamp, text) = splitTimestamp(segment)
-            guard let timestamp else {
-                // No timestamp: cannot be deduplicated; feed it (the API always sends one with timestamps=true).
-                timestampless += 1
-                state.judge.feed(text + "\n")
-                outcome.lines += 1
-                return
+        /// Whether a line stamped `timestamp` was fed before (consumes the budget of same-stamp lines).
+        func alreadyFed(_ timestamp: Date) -> Bool {
+            guard let startTimestamp else { return false }
+            if timestamp < startTimestamp { return true }
+            if timestamp == startTimestamp && alreadyFedBudget > 0 {
+                alreadyFedBudget -= 1
+                return true
             }
-            lastSeen = timestamp
-            if let startTimestamp {
-                if timestamp < startTimestamp { return }
-                if timestamp == startTimestamp && alreadyFedBudget > 0 {
-                    alreadyFedBudget -= 1
-                    return
-                }
-            }
+            return false
+        }
+
+        func feedLine(_ text: String, _ timestamp: Date) {
             state.judge.feed(text + "\n")
             outcome.lines += 1
             if timestamp == state.lastTimestamp {
@@ -230,19 +233,40 @@ public actor PodLogFollower {
             }
         }
 
-        for segment in segments { consider(segment) }
-        state.resumeAt = nil
+        for segment in segments {
+            let (timestamp, text) = splitTimestamp(segment)
+            guard let timestamp else {
+                // Cannot be deduplicated; fed as is (the API always stamps lines with timestamps=true).
+                timestampless += 1
+                state.judge.feed(text + "\n")
+                outcome.lines += 1
+                continue
+            }
+            lastSeen = timestamp
+            if !alreadyFed(timestamp) { feedLine(text, timestamp) }
+        }
         outcome.moreAvailable = hitLimit
-        if hitLimit && outcome.lines == 0 {
-            // Stuck: everything that fits the limit was seen already, or one line is longer than the limit.
-            // Feed what there is of the long line and skip to the next second.
-            if let cut = partial { consider(cut) }
-            state.truncated = true
-            if let second = lastSeen ?? state.lastTimestamp {
-                state.resumeAt = Date(timeIntervalSince1970: (second.timeIntervalSince1970).rounded(.down) + 1)
+        if outcome.lines > 0 {
+            state.resumeAt = nil
+            state.boost = 1
+        } else if hitLimit {
+            // Stuck: what fits the limit was fed already (a busy second), or one line is longer than the limit.
+            // Read more of it next time, up to `maxBoost` times the limit; beyond that skip to the next second.
+            if state.boost < PodLogFollower.maxBoost {
+                state.boost *= 2
             } else {
-                outcome.moreAvailable = false
-                outcome.error = "log lines carry no timestamps; cannot read further than \(limitBytes) bytes"
+                state.boost = 1
+                state.truncated = true
+                if segments.isEmpty, let cut = partial, case let (stamp?, text) = splitTimestamp(cut) {
+                    lastSeen = stamp
+                    if !alreadyFed(stamp) { feedLine(text, stamp) }
+                }
+                if let second = lastSeen ?? state.lastTimestamp {
+                    state.resumeAt = Date(timeIntervalSince1970: second.timeIntervalSince1970.rounded(.down) + 1)
+                } else {
+                    outcome.moreAvailable = false
+                    outcome.error = "log lines carry no timestamps; cannot read further than \(limitBytes) bytes"
+                }
             }
         }
         if timestampless > 0 && outcome.error == nil {
