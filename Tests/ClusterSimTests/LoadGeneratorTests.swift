@@ -17,8 +17,9 @@ struct LoadGeneratorUnitTests {
     @Test func sseTokensAcrossChunkBoundaries() {
         var parser = SSETokenParser()
         let stream =
-            "data: {\"choices\":[{\"text\":\" The\"}]}\n\ndata: {\"choices\":[{\"text\":\"\",\"finish_reason\":\"length\"}]}"
-            + "\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n"
+            "data: {\"choices\":[{\"text\":\" The\"}]}\n\n"
+            + "data: {\"choices\":[{\"text\":\"\",\"finish_reason\":\"length\"}]}\n\n"
+            + "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n"
         let bytes = Array(stream.utf8)
         var tokens = 0
         for start in stride(from: 0, to: bytes.count, by: 7) {
@@ -53,7 +54,8 @@ struct LoadGeneratorTests {
         #expect(await eventually { (try? await fixture.get("/v1/models").status) == 200 })
 
         let generator = LoadGenerator(
-            configuration: .init(url: fixture.gatewayURL, rate: 150, model: "m", promptTokens: 40, maxTokens: 4, seed: 3))
+            configuration: .init(
+                url: fixture.gatewayURL, rate: 150, model: "m", promptTokens: 40, maxTokens: 4, seed: 3))
         let started = Date()
         await generator.start()
         try await Task.sleep(for: .milliseconds(600))

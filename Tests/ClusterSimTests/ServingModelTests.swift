@@ -8,7 +8,8 @@ import Testing
 
 /// Reads one sample (`name{...labels containing `labelPart`...} value`) from Prometheus text.
 func promValue(_ text: String, _ name: String, labelPart: String = "") -> Double? {
-    for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && (labelPart.isEmpty || line.contains(labelPart)) {
+    for line in text.split(separator: "\n")
+    where line.hasPrefix(name + "{") && (labelPart.isEmpty || line.contains(labelPart)) {
         if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return value }
     }
     return nil

@@ -198,7 +198,7 @@ public actor LoadGenerator {
             let u = 1 - random.nextUnit()
             let gap = -log(u) / rate
             do { try await Task.sleep(for: .nanoseconds(Int64(min(gap, 3600) * 1e9))) } catch { return }
-            launch()
+            if configuration.rate > 0 { launch() }  // paused while sleeping: no arrival
         }
     }
 

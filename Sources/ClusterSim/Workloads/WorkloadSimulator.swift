@@ -26,8 +26,8 @@ public actor WorkloadSimulator {
         public init(
             nodeCount: Int = 2, gpusPerNode: Int = 8, timeScale: Double = 1, defaultLoadSeconds: Double = 120,
             defaultPullSeconds: Double = 20, baseAddress: String = "127.1.0.0",
-            defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10, maxLogLinesPerContainer: Int = 20_000,
-            servingTimeScale: Double = 1
+            defaultVLLMVersion: VLLMVersion = .modern, resyncSeconds: Double = 10,
+            maxLogLinesPerContainer: Int = 20_000, servingTimeScale: Double = 1
         ) {
             self.nodeCount = nodeCount
             self.gpusPerNode = gpusPerNode
