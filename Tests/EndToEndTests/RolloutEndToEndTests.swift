@@ -64,10 +64,6 @@ struct RolloutEndToEndTests {
                 + "requests \(summary.count) ok \(summary.ok) toUnloaded \(summary.requestsToUnloadedPods); "
                 + "gate latencies \(latencies.map { String(format: "%.3f", $0) })")
         GateLatencyLog.shared.append(latencies)
-        let changes = await harness.weights.changes.map { "\($0.time.timeIntervalSince(started)) \($0.weights)" }
-        let ready = await harness.evidence.times.map { $0.timeIntervalSince(started) }.sorted()
-        print("e2e(a): changes \(changes); evidence \(ready)")
-        print("e2e(a): errors \(await load.snapshot().filter { !$0.ok }.map { "\($0.status) \($0.error ?? "")" })")
 
         #expect(sequence == [10, 50, 100])
         #expect(summary.requestsToUnloadedPods == 0)
@@ -89,6 +85,167 @@ struct RolloutEndToEndTests {
         #expect(reasons.contains("Promoted"))
         #expect(!latencies.isEmpty)
         #expect(latencies.allSatisfy { $0 < 1.0 })
+    }
+
+    @Test("(b) process-level probes: a plain rolling update hits loading pods, the ModelRollout does not")
+    func processLevelProbes() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await Self.steadyFleet(harness, probe: .process)
+        let started = Date()
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("promotion", seconds: 90) {
+            try await harness.rollout().status?.phase == .promoted
+        }
+        let ours = await load.summary(since: started)
+        let status = try #require(try await harness.rollout().status)
+        // The candidate's pods are Ready while loading, so it is brought to full size before any weight.
+        #expect(status.decisions.contains { $0.rule == "full-before-traffic" })
+        #expect(ours.requestsToUnloadedPods == 0)
+        #expect((ours.byRevision["r2"] ?? 0) > 0)
+        GateLatencyLog.shared.append(await harness.gateLatencies(candidate: "r2"))
+
+        // The same model revision as a plain Deployment rolling update of r2 (what Kubernetes alone does).
+        try await harness.waitUntil("r1 retired", seconds: 30) { try await harness.replicas("r1") == 0 }
+        let naiveStart = Date()
+        _ = try await harness.kube.resources(Deployment.self, namespace: Harness.namespace).patch(
+            "r2", type: .merge,
+            patch: ["spec": ["template": ["metadata": ["annotations": ["modelrollout.io/revision": "r3"]]]]])
+        try await harness.waitUntil("the rolling update to finish", seconds: 60) {
+            let deployment = try await harness.kube.resources(Deployment.self, namespace: Harness.namespace).get("r2")
+            let updated = deployment.status?.raw["updatedReplicas"]?.intValue ?? 0
+            let replicas = deployment.status?.raw["replicas"]?.intValue ?? 0
+            return updated == 2 && replicas == 2
+        }
+        try await Task.sleep(for: .seconds(3))
+        await load.stop()
+        let naive = await load.summary(since: naiveStart)
+        print(
+            "e2e(b): ModelRollout requests \(ours.count) toUnloaded \(ours.requestsToUnloadedPods) p95 "
+                + "\(ours.ttftP95 ?? -1); rolling update requests \(naive.count) toUnloaded "
+                + "\(naive.requestsToUnloadedPods) errors \(naive.errors)")
+        #expect(naive.requestsToUnloadedPods > 0)
+    }
+
+    @Test("(c) a candidate that fails to load is rolled back with a Warning, traffic stays on stable")
+    func candidateFailsToLoad() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await Self.steadyFleet(harness, candidateAnnotations: [SimAnnotations.fail: "oom"])
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("the rollback", seconds: 60) {
+            try await harness.rollout().status?.phase == .rolledBack
+        }
+        try await harness.waitUntil("r2 scaled to zero", seconds: 20) { try await harness.replicas("r2") == 0 }
+        await load.stop()
+        let summary = await load.summary()
+        let status = try #require(try await harness.rollout().status)
+        #expect(status.failedDeployment == "r2")
+        #expect(status.condition("ModelReady")?.status == "False")
+        #expect(status.condition("ModelReady")?.reason == "ModelLoadFailed")
+        #expect(status.condition("Progressing")?.reason == "RolledBack")
+        #expect(status.decisions.contains { $0.kind == .rollback && $0.rule == "model-load-failed" })
+        #expect(try await harness.routeWeights() == ["r1": 100])
+        #expect(summary.requestsToUnloadedPods == 0)
+        #expect((summary.byRevision["r2"] ?? 0) == 0)
+        let warnings = try await harness.events().filter { $0["type"]?.stringValue == "Warning" }
+        #expect(warnings.contains { $0["reason"]?.stringValue == "RollingBack" })
+        #expect(await harness.weights.sequence("r2").allSatisfy { $0 == 0 })
+    }
+
+    @Test("(d) a slower candidate fails the TTFT analysis and is rolled back")
+    func slowerCandidateRollsBack() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await Self.steadyFleet(
+            harness, candidateAnnotations: ["sim.modelrollout.io/slowdown": "8"],
+            spec: [
+                "steps": [["weight": 50, "hold": "6s"], ["weight": 100]],
+                "analysis": ["interval": "1s", "minSamples": 15, "ttftRatio": 1.5, "failureLimit": 2],
+            ])
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("the rollback", seconds: 60) {
+            try await harness.rollout().status?.phase == .rolledBack
+        }
+        await load.stop()
+        let status = try #require(try await harness.rollout().status)
+        let failed = status.decisions.filter { $0.rule == "analysis-failed" }
+        print("e2e(d): analysis decisions \(failed.map { $0.inputs })")
+        #expect(failed.contains { $0.kind == .rollback })
+        #expect(status.condition("AnalysisPassing")?.status == "False" || status.analysis == nil)
+        #expect(await harness.weights.sequence("r2").contains(50))
+        #expect(!(await harness.weights.sequence("r2").contains(100)))
+        #expect(try await harness.routeWeights() == ["r1": 100])
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+
+    @Test("(e) the controller killed mid-rollout resumes without repeating or skipping a step")
+    func restartMidRollout() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await Self.steadyFleet(harness)
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
+        harness.killController()
+        try await Task.sleep(for: .seconds(1))
+        try harness.startController()
+        try await harness.waitUntil("step 2", seconds: 60) { try await harness.routeWeights()["r2"] == 50 }
+        try await Task.sleep(for: .milliseconds(700))
+        harness.killController()
+        try await Task.sleep(for: .seconds(1))
+        try harness.startController()
+        try await harness.waitUntil("promotion", seconds: 90) {
+            try await harness.rollout().status?.phase == .promoted
+        }
+        await load.stop()
+        let status = try #require(try await harness.rollout().status)
+        let weightDecisions = status.decisions.filter { $0.kind == .weight && $0.rule == "capacity-ready" }
+        print("e2e(e): r2 weights \(await harness.weights.sequence("r2")); weight decisions \(weightDecisions.map(\.result))")
+        #expect(await harness.weights.sequence("r2") == [10, 50, 100])
+        #expect(weightDecisions.count == 3)
+        #expect(Set(weightDecisions.map(\.result)).count == 3)
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+        GateLatencyLog.shared.append(await harness.gateLatencies(candidate: "r2"))
+    }
+
+    @Test("(f) invalid specs are rejected by the CRD or reported as InvalidSpec without patching anything")
+    func invalidSpecs() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        try await harness.createRevision("r1", replicas: 1)
+        try await harness.createRevision("r2", replicas: 0)
+        try await harness.createRoute(["r1": 100])
+        try harness.startController()
+        // The schema refuses what it can express: a weight above 100.
+        await #expect(throws: (any Error).self) {
+            try await harness.createRollout(
+                "bad-weight", spec: ["deployment": "r2", "steps": [["weight": 150]]])
+        }
+        let routeBefore = try await harness.kube.resources(HTTPRoute.self, namespace: Harness.namespace).get("llm-chat")
+        // Decreasing steps pass the schema; the controller reports them and patches nothing.
+        try await harness.createRollout(
+            "bad-steps", spec: ["deployment": "r2", "steps": [["weight": 50], ["weight": 10], ["weight": 100]]])
+        try await harness.waitUntil("InvalidSpec", seconds: 30) {
+            try await harness.rollout("bad-steps").status?.condition("InvalidSpec")?.status == "True"
+        }
+        try await Task.sleep(for: .seconds(1))
+        let status = try #require(try await harness.rollout("bad-steps").status)
+        #expect(status.condition("InvalidSpec")?.message?.contains("spec.steps[1].weight") == true)
+        let routeAfter = try await harness.kube.resources(HTTPRoute.self, namespace: Harness.namespace).get("llm-chat")
+        #expect(routeAfter.metadata.resourceVersion == routeBefore.metadata.resourceVersion)
+        #expect(try await harness.replicas("r2") == 0)
+        let warnings = try await harness.events().filter {
+            $0["type"]?.stringValue == "Warning" && $0["reason"]?.stringValue == "InvalidSpec"
+        }
+        #expect(warnings.count == 1)
+    }
+
+    @Test("gate latency p95 across the scenarios is under one second")
+    func gateLatencySummary() async throws {
+        let values = GateLatencyLog.shared.all.sorted()
+        let p95 = values.isEmpty ? nil : values[min(values.count - 1, Int((0.95 * Double(values.count)).rounded(.up)) - 1)]
+        print("e2e gate latency: n=\(values.count) p95=\(p95.map { String(format: "%.3f s", $0) } ?? "n/a") all=\(values.map { String(format: "%.3f", $0) })")
+        #expect(p95 ?? 0 < 1.0)
     }
 }
 
