@@ -44,7 +44,8 @@ public struct OperatorHTTPServerError: Error, Sendable, CustomStringConvertible 
 /// The operator's own HTTP endpoints: `/metrics` (Prometheus text format 0.0.4 from a
 /// `PrometheusCollectorRegistry`) on the metrics address, `/healthz` (always 200 `ok` while the process serves)
 /// and `/readyz` (200 when the readiness closure, e.g. "caches synced", says so, else 503 with a reason) on the
-/// health address. Both may be the same address (one listener) or disabled (nil).
+/// health address. Both may be the same `host:port` (one listener; two `:0` addresses get two free ports) or
+/// disabled (nil).
 public actor OperatorHTTPServer {
     public nonisolated let metricsAddress: String?
     public nonisolated let healthAddress: String?
@@ -84,7 +85,7 @@ public actor OperatorHTTPServer {
         let metrics = try metricsAddress.flatMap(BindAddress.parse)
         let health = try healthAddress.flatMap(BindAddress.parse)
         do {
-            if let metrics, let health, metrics == health {
+            if let metrics, let health, metrics == health, metrics.port != 0 {
                 let port = try await listen(on: metrics, metrics: true, health: true)
                 metricsPort = port
                 healthPort = port
