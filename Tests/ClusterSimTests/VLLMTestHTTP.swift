@@ -22,7 +22,20 @@ enum LoopbackHTTP {
         var body: String
     }
 
+    /// Runs the blocking exchange on a Dispatch thread, never on Swift's cooperative pool (which has only as
+    /// many threads as cores: two blocked tests would starve the servers they talk to).
     static func request(
+        host: String, port: Int, method: String = "GET", path: String, body: String? = nil
+    ) async throws -> Reply {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(
+                    with: Result { try requestBlocking(host: host, port: port, method: method, path: path, body: body) })
+            }
+        }
+    }
+
+    static func requestBlocking(
         host: String, port: Int, method: String = "GET", path: String, body: String? = nil
     ) throws -> Reply {
         #if canImport(Glibc)

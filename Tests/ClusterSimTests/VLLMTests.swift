@@ -154,7 +154,7 @@ struct VLLMTests {
         await vllm.start()
         // Loading: the socket is not listening.
         do {
-            _ = try LoopbackHTTP.request(host: host, port: 8000, path: "/health")
+            _ = try await LoopbackHTTP.request(host: host, port: 8000, path: "/health")
             Issue.record("connected while loading")
         } catch let error as LoopbackHTTP.Failure {
             #expect(error.isConnectionRefused)
@@ -162,18 +162,18 @@ struct VLLMTests {
         #expect(await vllm.phase == .loading)
         #expect(await vllm.waitUntilServing())
 
-        let health = try LoopbackHTTP.request(host: host, port: 8000, path: "/health")
+        let health = try await LoopbackHTTP.request(host: host, port: 8000, path: "/health")
         #expect(health.status == 200)
         #expect(health.body.isEmpty)
 
-        let models = try LoopbackHTTP.request(host: host, port: 8000, path: "/v1/models")
+        let models = try await LoopbackHTTP.request(host: host, port: 8000, path: "/v1/models")
         let modelsJSON = try JSONValue.parse(models.body)
         #expect(modelsJSON["object"] == "list")
         #expect(modelsJSON["data"]?.arrayValue?.first?["id"] == "served-model")
         #expect(modelsJSON["data"]?.arrayValue?.first?["owned_by"] == "vllm")
 
         let body = #"{"model":"served-model","prompt":"Hello there","max_tokens":5,"stream":true}"#
-        let stream = try LoopbackHTTP.request(
+        let stream = try await LoopbackHTTP.request(
             host: host, port: 8000, method: "POST", path: "/v1/completions", body: body)
         #expect(stream.status == 200)
         #expect(stream.headers["content-type"]?.hasPrefix("text/event-stream") == true)
@@ -185,18 +185,18 @@ struct VLLMTests {
         #expect(chunks.last?["choices"]?.arrayValue?.first?["finish_reason"] == "length")
 
         let chat = #"{"model":"served-model","messages":[{"role":"user","content":"hi"}],"max_tokens":3}"#
-        let chatReply = try LoopbackHTTP.request(
+        let chatReply = try await LoopbackHTTP.request(
             host: host, port: 8000, method: "POST", path: "/v1/chat/completions", body: chat)
         let chatJSON = try JSONValue.parse(chatReply.body)
         #expect(chatJSON["object"] == "chat.completion")
         #expect(chatJSON[path: ["usage", "completion_tokens"]] == 3)
 
         let wrongModel = #"{"model":"nope","prompt":"x"}"#
-        let notFound = try LoopbackHTTP.request(
+        let notFound = try await LoopbackHTTP.request(
             host: host, port: 8000, method: "POST", path: "/v1/completions", body: wrongModel)
         #expect(notFound.status == 404)
 
-        let metrics = try LoopbackHTTP.request(host: host, port: 8000, path: "/metrics")
+        let metrics = try await LoopbackHTTP.request(host: host, port: 8000, path: "/metrics")
         #expect(metrics.status == 200)
         let samples = Self.parsePrometheus(metrics.body)
         let labels = #"model_name="served-model",engine="0""#
@@ -223,7 +223,7 @@ struct VLLMTests {
         await vllm.stop()
         #expect(await vllm.phase == .stopped)
         do {
-            _ = try LoopbackHTTP.request(host: host, port: 8000, path: "/health")
+            _ = try await LoopbackHTTP.request(host: host, port: 8000, path: "/health")
             Issue.record("connected after stop")
         } catch let error as LoopbackHTTP.Failure {
             #expect(error.isConnectionRefused)
@@ -244,7 +244,7 @@ struct VLLMTests {
         #expect(await vllm.waitForExit() == 1)
         let lines = await sink.lines()
         #expect(lines.contains { $0.hasSuffix("EngineCore failed to start.") })
-        #expect(throws: LoopbackHTTP.Failure.self) { try LoopbackHTTP.request(host: host, port: 8000, path: "/health") }
+        await #expect(throws: LoopbackHTTP.Failure.self) { try await LoopbackHTTP.request(host: host, port: 8000, path: "/health") }
     }
 
     /// `name{labels} value` → value (comments skipped).

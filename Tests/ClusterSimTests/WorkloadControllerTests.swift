@@ -205,7 +205,7 @@ struct WorkloadControllerTests {
             #expect(ip.hasPrefix("127."))
             #expect(pod[path: ["status", "phase"]] == "Running")
             // The pod really serves its model on its own address.
-            let reply = try LoopbackHTTP.request(host: ip, port: 8000, path: "/v1/models")
+            let reply = try await LoopbackHTTP.request(host: ip, port: 8000, path: "/v1/models")
             #expect(reply.body.contains("\"id\":\"web\""))
             let logs = await sim.logStore.lines(namespace: "ns", pod: name, container: "vllm")?.map(\.text) ?? []
             #expect(logs.contains { $0.hasSuffix("Application startup complete.") })

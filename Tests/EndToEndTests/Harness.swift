@@ -228,6 +228,25 @@ final class Harness: @unchecked Sendable {
         }.joined(separator: "\n")
     }
 
+    /// The port the running controller logged for `operator.metrics` or `operator.health`.
+    func controllerPort(_ message: String) -> Int? {
+        let lines = controllerLog().split(separator: "\n").reversed()
+        for line in lines {
+            guard let json = try? JSONValue.parse(Array(line.utf8)), json["msg"]?.stringValue == message,
+                let port = json["port"]?.stringValue.flatMap(Int.init)
+            else { continue }
+            return port
+        }
+        return nil
+    }
+
+    /// GET on the controller's own HTTP endpoints.
+    func controllerGet(port: Int, path: String) async throws -> (status: Int, body: String) {
+        let response = try await http.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)"), timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 8 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
     // MARK: - Observers
 
     /// Records every distinct set of route weights (from a watch) and every candidate pod's first `/v1/models`

@@ -85,6 +85,17 @@ struct RolloutEndToEndTests {
         #expect(reasons.contains("Promoted"))
         #expect(!latencies.isEmpty)
         #expect(latencies.allSatisfy { $0 < 1.0 })
+
+        // The operator's own endpoints: caches synced, controller-runtime and ModelRollout metrics.
+        let health = try #require(harness.controllerPort("operator.health"))
+        let metricsPort = try #require(harness.controllerPort("operator.metrics"))
+        #expect(try await harness.controllerGet(port: health, path: "/readyz").status == 200)
+        #expect(try await harness.controllerGet(port: health, path: "/healthz").status == 200)
+        let metrics = try await harness.controllerGet(port: metricsPort, path: "/metrics").body
+        #expect(metrics.contains("controller_runtime_reconcile_total"))
+        #expect(metrics.contains("modelrollout_decisions_total"))
+        #expect(metrics.contains("modelrollout_model_load_seconds"))
+        #expect(metrics.contains("workqueue_adds_total"))
     }
 
     @Test("(b) process-level probes: a plain rolling update hits loading pods, the ModelRollout does not")
@@ -188,7 +199,8 @@ struct RolloutEndToEndTests {
         try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
         harness.killController()
         try await Task.sleep(for: .seconds(1))
-        try harness.startController()
+        // The second run reaches pods through the API server's pod proxy, as an out-of-cluster operator does.
+        try harness.startController(extraArguments: ["--pod-access", "proxy"])
         try await harness.waitUntil("step 2", seconds: 60) { try await harness.routeWeights()["r2"] == 50 }
         try await Task.sleep(for: .milliseconds(700))
         harness.killController()
