@@ -70,7 +70,8 @@ struct MetricsServerTests {
         let (counter, timer) = withMetricsFactory(OperatorMetrics.factory(registry: registry)) {
             (
                 Counter(
-                    label: "controller_runtime_reconcile_total", dimensions: [("controller", "t"), ("result", "success")]),
+                    label: "controller_runtime_reconcile_total",
+                    dimensions: [("controller", "t"), ("result", "success")]),
                 Recorder(label: "workqueue_work_duration_seconds", dimensions: [("name", "t")], aggregate: true)
             )
         }
