@@ -53,6 +53,19 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Namespace of the leader-election Lease.", valueName: "name"))
     var leaderElectionNamespace: String = "llm-serving"
 
+    @Option(help: ArgumentHelp("Seconds a non-leader waits before taking over an unrenewed Lease.", valueName: "s"))
+    var leaderElectionLeaseDuration: Double = 15
+
+    @Option(help: ArgumentHelp("Seconds the leader keeps retrying a failing renewal before giving up.",
+        valueName: "s"))
+    var leaderElectionRenewDeadline: Double = 10
+
+    @Option(help: ArgumentHelp("Seconds between leader-election attempts.", valueName: "s"))
+    var leaderElectionRetryPeriod: Double = 2
+
+    @Option(help: ArgumentHelp("Identity in the Lease and in Events (default: hostname_pid).", valueName: "id"))
+    var identity: String?
+
     @Option(help: ArgumentHelp("Log format: text or json (one JSON object per line, k8s.* metadata).",
         valueName: "text|json"))
     var logFormat: String = "text"
@@ -79,6 +92,13 @@ struct ControllerCommand: AsyncParsableCommand {
         guard loadingProbeInterval > 0, resyncInterval > 0 else {
             throw ValidationError("--loading-probe-interval and --resync-interval must be positive")
         }
+        guard leaderElectionLeaseDuration > leaderElectionRenewDeadline,
+            leaderElectionRenewDeadline > 1.2 * leaderElectionRetryPeriod, leaderElectionRetryPeriod > 0
+        else {
+            throw ValidationError(
+                "leader election needs lease-duration > renew-deadline > 1.2 × retry-period > 0 "
+                    + "(got \(leaderElectionLeaseDuration), \(leaderElectionRenewDeadline), \(leaderElectionRetryPeriod))")
+        }
         for namespace in namespaces where namespace.isEmpty {
             throw ValidationError("--namespace must not be empty")
         }
@@ -100,13 +120,17 @@ struct ControllerCommand: AsyncParsableCommand {
             throw CLIError("cannot load the cluster configuration: \(error)")
         }
         let kube = try KubernetesClient(configuration: configuration, logger: logger)
-        let options = ControllerOptions(
+        var options = ControllerOptions(
             namespaces: namespaces.isEmpty ? ["llm-serving"] : namespaces,
             podAccess: PodAccess(rawValue: podAccess) ?? .direct,
             metricsBindAddress: metricsBindAddress.isEmpty ? nil : metricsBindAddress,
             healthBindAddress: healthProbeBindAddress.isEmpty ? nil : healthProbeBindAddress,
             leaderElection: leaderElect, leaderElectionNamespace: leaderElectionNamespace,
             loadingProbeInterval: loadingProbeInterval, resyncInterval: resyncInterval)
+        options.leaseDuration = leaderElectionLeaseDuration
+        options.renewDeadline = leaderElectionRenewDeadline
+        options.retryPeriod = leaderElectionRetryPeriod
+        if let identity, !identity.isEmpty { options.identity = identity }
         let manager = OperatorManager(kube: kube, options: options, logger: logger)
         let task = Task { try await manager.run() }
         let signals = Task {

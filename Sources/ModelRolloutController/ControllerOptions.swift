@@ -21,6 +21,10 @@ public struct ControllerOptions: Sendable {
     public var leaderElection: Bool
     public var leaderElectionNamespace: String
     public var leaderElectionID: String
+    /// Lease timing in seconds (controller-runtime's defaults: 15 / 10 / 2).
+    public var leaseDuration: Double = 15
+    public var renewDeadline: Double = 10
+    public var retryPeriod: Double = 2
     /// Identity in the leader-election Lease and in Events.
     public var identity: String
     /// How often pods that are loading are probed (`/v1/models`, log), in seconds.

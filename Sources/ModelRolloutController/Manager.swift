@@ -82,7 +82,10 @@ public final class OperatorManager: Sendable {
             if options.leaderElection {
                 let elector = try LeaderElector(
                     configuration: LeaderElectionConfiguration(
-                        leaseName: options.leaderElectionID, identity: options.identity),
+                        leaseName: options.leaderElectionID, identity: options.identity,
+                        leaseDuration: .milliseconds(Int64(options.leaseDuration * 1000)),
+                        renewDeadline: .milliseconds(Int64(options.renewDeadline * 1000)),
+                        retryPeriod: .milliseconds(Int64(options.retryPeriod * 1000))),
                     store: KubernetesLeaseStore(client: kube, namespace: options.leaderElectionNamespace),
                     logger: logger)
                 group.addTask { try await elector.run() }

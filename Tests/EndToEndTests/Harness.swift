@@ -24,6 +24,7 @@ final class Harness: @unchecked Sendable {
     let gatewayURL: String
     let http: HTTPClient
     var controller: Process?
+    var others: [Process] = []
     var controllerRuns = 0
     let weights = WeightRecorder()
     let evidence = ReadinessEvidence()
@@ -183,7 +184,8 @@ final class Harness: @unchecked Sendable {
 
     // MARK: - Controller process
 
-    func startController(extraArguments: [String] = []) throws {
+    @discardableResult
+    func startController(extraArguments: [String] = [], additional: Bool = false) throws -> Process {
         let binary = Self.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw HarnessError("the modelrollout binary is missing at \(binary.path); run `swift build` first")
@@ -203,26 +205,37 @@ final class Harness: @unchecked Sendable {
         process.standardError = handle
         process.standardOutput = handle
         try process.run()
-        controller = process
+        if additional { others.append(process) } else { controller = process }
+        return process
+    }
+
+    /// SIGKILL of a specific controller process.
+    func kill(_ process: Process) {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
     }
 
     /// SIGKILL: no graceful shutdown, like a crashed or evicted pod.
     func killController() {
         guard let controller, controller.isRunning else { return }
-        kill(controller.processIdentifier, SIGKILL)
-        controller.waitUntilExit()
+        kill(controller)
         self.controller = nil
     }
 
     func stopController() {
+        for process in others where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
         guard let controller, controller.isRunning else { return }
         controller.terminate()
         controller.waitUntilExit()
         self.controller = nil
     }
 
-    func controllerLog() -> String {
-        (1...max(1, controllerRuns)).map {
+    func controllerLog(run: Int? = nil) -> String {
+        (run.map { [$0] } ?? Array(1...max(1, controllerRuns))).map {
             (try? String(contentsOf: logDirectory.appendingPathComponent("controller-\($0).log"), encoding: .utf8))
                 ?? ""
         }.joined(separator: "\n")

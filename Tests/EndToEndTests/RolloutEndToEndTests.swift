@@ -252,6 +252,77 @@ struct RolloutEndToEndTests {
         #expect(warnings.count == 1)
     }
 
+    @Test("(g) with leader election only the leader acts; a killed leader is replaced and the rollout completes")
+    func leaderElection() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let election = [
+            "--leader-elect", "--leader-election-lease-duration", "3", "--leader-election-renew-deadline", "2",
+            "--leader-election-retry-period", "0.5",
+        ]
+        try await harness.createRevision("r1", replicas: 2)
+        try await harness.createRevision("r2", replicas: 0)
+        try await harness.createRoute(["r1": 100])
+        try await harness.waitUntil("r1 serving", seconds: 60) { try await harness.readyPods("r1") == 2 }
+        harness.startObservers(candidate: "r2")
+        // Without traffic the analysis stays inconclusive and the rollout holds (never passes on no data).
+        let load = LoadGenerator(
+            configuration: .init(url: harness.gatewayURL, rate: 40, model: Harness.model, promptTokens: 100, maxTokens: 8))
+        await load.start()
+        let first = try harness.startController(extraArguments: election + ["--identity", "first"])
+        try await harness.waitUntil("a leader", seconds: 20) {
+            let lease = try await harness.kube.resources(Lease.self, namespace: Harness.namespace).get(
+                "modelrollout-controller")
+            return lease.spec.holderIdentity == "first"
+        }
+        let second = try harness.startController(extraArguments: election + ["--identity", "second"], additional: true)
+        try await harness.createRollout(spec: ["deployment": "r1"])
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
+        #expect(!harness.controllerLog(run: 2).contains("\"decision\""))
+        harness.kill(first)
+        try await harness.waitUntil("promotion by the new leader", seconds: 90) {
+            try await harness.rollout().status?.phase == .promoted
+        }
+        let lease = try await harness.kube.resources(Lease.self, namespace: Harness.namespace).get(
+            "modelrollout-controller")
+        #expect(lease.spec.holderIdentity == "second")
+        #expect(harness.controllerLog(run: 2).contains("leader.started"))
+        #expect(await harness.weights.sequence("r2") == [10, 50, 100])
+        #expect(second.isRunning)
+        await load.stop()
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+
+    @Test("(h) mode Observe decides and reports but patches nothing; abort returns traffic to stable")
+    func observeThenAbort() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await Self.steadyFleet(harness, spec: ["mode": "Observe"])
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("an observe decision", seconds: 30) {
+            try await harness.rollout().status?.decisions.contains { $0.result.hasPrefix("observe: would") } == true
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await harness.routeWeights() == ["r1": 100])
+        #expect(try await harness.replicas("r2") == 0)
+        // Active: the rollout runs; back to r1 during step 2 aborts it.
+        try await harness.patchRollout(spec: ["mode": "Active"])
+        try await harness.waitUntil("step 2", seconds: 60) { try await harness.routeWeights()["r2"] == 50 }
+        try await harness.patchRollout(spec: ["deployment": "r1"])
+        try await harness.waitUntil("the abort", seconds: 30) {
+            let status = try await harness.rollout().status
+            let weights = try await harness.routeWeights()
+            return status?.phase == .steady && weights == ["r1": 100]
+        }
+        await load.stop()
+        let status = try #require(try await harness.rollout().status)
+        #expect(status.failedDeployment == nil)
+        #expect(status.decisions.contains { $0.kind == .abort && $0.rule == "abort-complete" })
+        try await harness.waitUntil("r2 scaled to zero", seconds: 20) { try await harness.replicas("r2") == 0 }
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+
     @Test("gate latency p95 across the scenarios is under one second")
     func gateLatencySummary() async throws {
         let values = GateLatencyLog.shared.all.sorted()
