@@ -6,6 +6,7 @@
 //   KubeClient        – transport, kubeconfig/in-cluster config, auth, typed API, retries, rate limit.
 //   KubeRuntime       – Watcher, Store, WorkQueue, Controller, LeaderElector, EventRecorder.
 //   ModelRolloutCore  – the pure domain: CRD types, log judge, metrics reader, rollout policies. No I/O.
+//   ModelRolloutBench – the policy benchmark: a deterministic discrete-event serving simulation (pure).
 //   ModelRolloutController – the operator shell: gatherers, route writer, reconciler, manager.
 //   ClusterSim        – the emulated API server and simulated workloads (tests, demo, benchmarks).
 //   ModelRolloutCLI   – the command-line commands (argument parsing, wiring).
@@ -78,6 +79,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ModelRolloutBench",
+            dependencies: ["ModelRolloutCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ModelRolloutController",
             dependencies: [
                 "KubeCore", "KubeClient", "KubeRuntime", "ModelRolloutCore",
@@ -117,6 +123,7 @@ let package = Package(
             name: "ModelRolloutCLI",
             dependencies: [
                 "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim", "ModelRolloutCore", "ModelRolloutController",
+                "ModelRolloutBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,6 +137,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelRolloutCoreTests", dependencies: ["ModelRolloutCore", "KubeCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ModelRolloutBenchTests", dependencies: ["ModelRolloutBench", "ModelRolloutCore"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelRolloutControllerTests",
             dependencies: ["ModelRolloutController", "ModelRolloutCore", "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim"],
