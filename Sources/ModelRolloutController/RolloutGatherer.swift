@@ -154,18 +154,25 @@ struct RolloutGatherer: Sendable {
             memory = PodMemory(uid: pod.metadata.uid ?? "", restartCount: facts.restartCount)
         }
         var judgement: LogJudgement?
+        var patternMatched: Bool?
+        let pattern = spec.runtime.loadedPattern.flatMap { $0.isEmpty ? nil : $0 }
         let wasReady = memory.modelReadySince != nil
         if !facts.deleting, facts.containerRunning || facts.containerTerminated, let container {
             if wasReady {
                 judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
             } else {
                 let poll = await logs.poll(
-                    namespace: namespace, pod: name, container: container, restartCount: facts.restartCount)
+                    namespace: namespace, pod: name, container: container, restartCount: facts.restartCount,
+                    loadedPattern: pattern)
                 judgement = poll.error == nil || poll.bytesRead > 0 || poll.linesFed > 0 ? poll.judgement : nil
                 if poll.error != nil, poll.linesFed == 0 {
                     judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
                 }
             }
+        }
+        if pattern != nil, let container {
+            patternMatched = await logs.patternMatched(namespace: namespace, pod: name, container: container)
+            if wasReady, patternMatched == nil { patternMatched = true }
         }
         let probeDue =
             !wasReady || memory.lastModelsProbe.map { now.timeIntervalSince($0) >= Self.readyReprobeSeconds } ?? true
@@ -180,7 +187,7 @@ struct RolloutGatherer: Sendable {
         let readiness = PodReadinessPolicy.evaluate(
             PodReadinessInput(
                 facts: facts, judgement: judgement, models: memory.models, expectedModel: spec.model,
-                runtime: spec.runtime.kind, loadedPatternMatched: nil))
+                runtime: spec.runtime.kind, loadedPatternMatched: patternMatched))
         var newLoad: Double?
         if readiness.modelReady {
             if memory.modelReadySince == nil {

@@ -137,6 +137,11 @@ final class RolloutReconciler: Reconciler, Sendable {
             }
         }
 
+        // Forget pods that are gone (log state and probe memory are per pod).
+        let present = Set(gatherer.pods.list(namespace: namespace).compactMap(\.metadata.name))
+        await gatherer.logs.retainOnly(namespace: namespace, pods: present)
+        await gatherer.memory.retainPods(Set(present.map { "\(namespace)/\($0)" }), namespace: namespace)
+
         // Analysis of the current step's window.
         var analysis: AnalysisOutcome?
         if let step = status.currentStep, let started = status.stepStartedAt, let candidateParty = parties.candidate,

@@ -102,6 +102,8 @@ public actor PodLogFollower {
         var truncated = false
         var totalBytesRead = 0
         var totalLinesFed = 0
+        /// Whether a fed line matched the ModelRollout's `runtime.loadedPattern`.
+        var patternMatched = false
 
         init(restartCount: Int) {
             self.restartCount = restartCount
@@ -114,6 +116,8 @@ public actor PodLogFollower {
     /// How far the byte limit grows while the log of one second does not fit it.
     public static let maxBoost = 8
     private var followed: [PodLogKey: Followed] = [:]
+    /// Compiled `loadedPattern`s (nil: the pattern does not compile; the spec validation reports that).
+    private var patterns: [String: NSRegularExpression?] = [:]
 
     public init(source: any PodLogSource, limitBytes: Int) {
         self.source = source
@@ -126,7 +130,11 @@ public actor PodLogFollower {
     }
 
     /// Reads what is new in the container's log and feeds it to the pod's judge.
-    public func poll(namespace: String, pod: String, container: String, restartCount: Int) async -> LogPollResult {
+    /// - Parameter loadedPattern: an extra regular expression (the ModelRollout's `runtime.loadedPattern`); the
+    ///   follower remembers whether any fed line matched it (``patternMatched(namespace:pod:container:)``).
+    public func poll(
+        namespace: String, pod: String, container: String, restartCount: Int, loadedPattern: String? = nil
+    ) async -> LogPollResult {
         let key = PodLogKey(namespace: namespace, pod: pod, container: container)
         var state = followed[key] ?? Followed(restartCount: restartCount)
         if state.restartCount != restartCount { state = Followed(restartCount: restartCount) }
@@ -149,7 +157,16 @@ public actor PodLogFollower {
             // latest state (the timestamp check drops what it already fed).
             state = current
         }
-        let fed = Self.feed(bytes, into: &state, limitBytes: requestLimit)
+        var regex: NSRegularExpression?
+        if let loadedPattern, !loadedPattern.isEmpty {
+            if let cached = patterns[loadedPattern] {
+                regex = cached
+            } else {
+                regex = try? NSRegularExpression(pattern: loadedPattern)
+                patterns[loadedPattern] = .some(regex)
+            }
+        }
+        let fed = Self.feed(bytes, into: &state, limitBytes: requestLimit, pattern: regex)
         state.totalBytesRead += bytes.count
         state.totalLinesFed += fed.lines
         followed[key] = state
@@ -161,6 +178,12 @@ public actor PodLogFollower {
     /// The current judgement of a followed container; nil when it is not followed.
     public func judgement(namespace: String, pod: String, container: String) -> LogJudgement? {
         followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.judge.judgement
+    }
+
+    /// Whether a fed line of the container's current instance matched the `loadedPattern` given to ``poll``;
+    /// nil when the container is not followed.
+    public func patternMatched(namespace: String, pod: String, container: String) -> Bool? {
+        followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.patternMatched
     }
 
     /// Totals for a followed container's current instance (for tests, metrics and debugging).
@@ -193,7 +216,9 @@ public actor PodLogFollower {
     }
 
     /// Splits a `timestamps=true` answer (read with `limitBytes`) into lines and feeds the new ones.
-    static func feed(_ bytes: [UInt8], into state: inout Followed, limitBytes: Int) -> FeedOutcome {
+    static func feed(
+        _ bytes: [UInt8], into state: inout Followed, limitBytes: Int, pattern: NSRegularExpression? = nil
+    ) -> FeedOutcome {
         var outcome = FeedOutcome()
         let hitLimit = bytes.count >= limitBytes
         var segments = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
@@ -222,7 +247,15 @@ public actor PodLogFollower {
             return false
         }
 
+        func match(_ text: String) {
+            guard let pattern, !state.patternMatched else { return }
+            if pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+                state.patternMatched = true
+            }
+        }
+
         func feedLine(_ text: String, _ timestamp: Date) {
+            match(text)
             state.judge.feed(text + "\n")
             outcome.lines += 1
             if timestamp == state.lastTimestamp {
@@ -238,6 +271,7 @@ public actor PodLogFollower {
             guard let timestamp else {
                 // Cannot be deduplicated; fed as is (the API always stamps lines with timestamps=true).
                 timestampless += 1
+                match(text)
                 state.judge.feed(text + "\n")
                 outcome.lines += 1
                 continue
