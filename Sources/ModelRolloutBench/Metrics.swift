@@ -1,0 +1,108 @@
+import Foundation
+
+/// The SLO of the benchmark: a request meets it when its first token arrives within this many seconds.
+public let sloTTFTSeconds = 2.0
+
+/// What one run (one policy, one scenario, one seed) measured, over requests arriving in `[event, end)`.
+public struct RunMetrics: Sendable, Hashable, Codable {
+    public var requests: Int
+    public var ttftP50: Double
+    public var ttftP95: Double
+    public var ttftP99: Double
+    /// Share of requests with a first token within ``sloTTFTSeconds``.
+    public var sloAttainment: Double
+    /// GPU time of all pods (one GPU each, from creation: scheduling, pull and load hold the GPU) over the window.
+    public var gpuMinutes: Double
+    /// Requests the gateway sent to a pod whose model was not loaded (they wait for it or time out).
+    public var requestsToUnloadedPods: Int
+    /// Requests without a first token within the client timeout (including ones with no endpoint at all).
+    public var timeouts: Int
+    /// Most pods at once (loading and draining included) over the run.
+    public var peakReplicas: Int
+    /// Seconds from the event until model-ready pods (of the new revision, for rollouts) can carry the demand
+    /// after the event at saturation; nil when never reached.
+    public var timeToCapacitySeconds: Double?
+    public var series: TimeSeries
+}
+
+/// Values over time for the plots.
+public struct TimeSeries: Sendable, Hashable, Codable {
+    /// Sample times of `replicas`, seconds.
+    public var replicaTimes: [Double]
+    /// Pods (all phases) at each sample.
+    public var replicas: [Double]
+    /// Start times of the TTFT windows, seconds.
+    public var ttftTimes: [Double]
+    /// p95 TTFT of the requests arriving in each window (NaN: no request).
+    public var ttftP95: [Double]
+
+    public static let ttftWindow = 30.0
+}
+
+/// Nearest-rank percentile of sorted values (`p` in 0...100).
+func percentileOfSorted(_ sorted: [Float], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
+    return Double(sorted[min(max(rank, 1), sorted.count) - 1])
+}
+
+extension Simulation {
+    /// TTFT of a request for the statistics: a request without a first token counts as the client timeout.
+    func effectiveTTFT(_ index: Int) -> Float {
+        let value = ttft[index]
+        return value.isNaN || value < 0 ? Float(timeout) : value
+    }
+
+    /// p95 of the TTFT of requests arriving in `[from, to)`.
+    func ttftPercentile(_ p: Double, from: Double, to: Double) -> Double {
+        let lower = workload.firstIndex(atOrAfter: from)
+        let upper = workload.firstIndex(atOrAfter: to)
+        guard upper > lower else { return .nan }
+        let values = (lower..<upper).map(effectiveTTFT).sorted()
+        return percentileOfSorted(values, p)
+    }
+
+    /// The metrics of the finished run.
+    func metrics() -> RunMetrics {
+        let start = scenario.eventTime
+        let end = scenario.end
+        let lower = workload.firstIndex(atOrAfter: start)
+        let upper = workload.firstIndex(atOrAfter: end)
+        var values = [Float]()
+        values.reserveCapacity(max(0, upper - lower))
+        var withinSLO = 0
+        var unloaded = 0
+        var failed = 0
+        for index in lower..<max(lower, upper) {
+            let value = effectiveTTFT(index)
+            values.append(value)
+            if Double(value) <= sloTTFTSeconds { withinSLO += 1 }
+            if routedToUnloaded[index] { unloaded += 1 }
+            if !(ttft[index] >= 0) { failed += 1 }
+        }
+        values.sort()
+        var gpuSeconds = 0.0
+        for pod in replicas {
+            let from = max(pod.createdAt, start)
+            let to = min(pod.endedAt ?? end, end)
+            if to > from { gpuSeconds += to - from }
+        }
+        var ttftTimes: [Double] = []
+        var ttftP95: [Double] = []
+        var t = 0.0
+        while t < end {
+            ttftTimes.append(t)
+            ttftP95.append(ttftPercentile(95, from: t, to: min(t + TimeSeries.ttftWindow, end)))
+            t += TimeSeries.ttftWindow
+        }
+        let series = TimeSeries(
+            replicaTimes: samples.map(\.time), replicas: samples.map { Double($0.pods) }, ttftTimes: ttftTimes,
+            ttftP95: ttftP95)
+        return RunMetrics(
+            requests: values.count, ttftP50: percentileOfSorted(values, 50), ttftP95: percentileOfSorted(values, 95),
+            ttftP99: percentileOfSorted(values, 99),
+            sloAttainment: values.isEmpty ? 1 : Double(withinSLO) / Double(values.count), gpuMinutes: gpuSeconds / 60,
+            requestsToUnloadedPods: unloaded, timeouts: failed, peakReplicas: peakReplicas,
+            timeToCapacitySeconds: capacityReachedAt.map { $0 - start }, series: series)
+    }
+}

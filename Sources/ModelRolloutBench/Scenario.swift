@@ -1,0 +1,123 @@
+import Foundation
+
+/// One benchmark situation: the demand over time, the event the policies must handle, and the cold start.
+public struct Scenario: Sendable, Hashable {
+    /// What happens at `eventTime`.
+    public enum Event: String, Sendable, Hashable {
+        /// A new model revision is rolled out (the Deployment's pod template changes).
+        case rollout
+        /// The demand changes (ramp, step, the morning rise of a daily shape).
+        case demandChange
+    }
+
+    public var name: String
+    public var summary: String
+    public var event: Event
+    /// When the event happens; metrics are measured from here to `end`.
+    public var eventTime: Double
+    /// Arrivals stop here.
+    public var end: Double
+    public var shape: RateShape
+    public var process: ArrivalProcess
+    /// Mean actual cold start (pod creation → model served), seconds.
+    public var coldStartSeconds: Double
+    /// The cold start history the `modelrollout` policy starts with (nil: none, it plans with the spec's
+    /// fallback, which is the nominal cold start).
+    public var learnedColdStartSeconds: Double?
+    /// The nominal cold start an operator configures (`spec.autoscaling.coldStart.fallback`).
+    public var nominalColdStartSeconds: Double
+    /// Replicas serving (loaded) at time 0.
+    public var initialReplicas: Int
+    public var minReplicas: Int
+    public var maxReplicas: Int
+    /// Demand (requests/s) the fleet must carry after the event; time to capacity is measured against it.
+    public var demandAfterEvent: Double
+    /// Requests arriving before this are a warm-up and not counted in the baseline.
+    public var warmup: Double = 120
+
+    public init(
+        name: String, summary: String, event: Event, eventTime: Double, end: Double, shape: RateShape,
+        process: ArrivalProcess = .poisson, coldStartSeconds: Double, learnedColdStartSeconds: Double? = nil,
+        nominalColdStartSeconds: Double? = nil, initialReplicas: Int, minReplicas: Int, maxReplicas: Int = 16,
+        demandAfterEvent: Double
+    ) {
+        self.name = name
+        self.summary = summary
+        self.event = event
+        self.eventTime = eventTime
+        self.end = end
+        self.shape = shape
+        self.process = process
+        self.coldStartSeconds = coldStartSeconds
+        self.learnedColdStartSeconds = learnedColdStartSeconds
+        self.nominalColdStartSeconds = nominalColdStartSeconds ?? coldStartSeconds
+        self.initialReplicas = initialReplicas
+        self.minReplicas = minReplicas
+        self.maxReplicas = maxReplicas
+        self.demandAfterEvent = demandAfterEvent
+    }
+
+    /// The scenarios of issue 4, in report order.
+    public static func all(engine: EngineModel = EngineModel()) -> [Scenario] {
+        let perReplica = engine.saturatedThroughput
+        func seedRevision(_ name: String, cold: Double) -> Scenario {
+            let rate = 0.7 * 4 * perReplica
+            return Scenario(
+                name: name,
+                summary: "steady load at 70 % of a 4-replica fleet; a model revision is rolled out at 10 min "
+                    + "(cold start \(BenchFormat.duration(cold)))",
+                event: .rollout, eventTime: 600, end: 600 + 3 * cold + 900, shape: .constant(rate),
+                coldStartSeconds: cold, initialReplicas: 4, minReplicas: 4, demandAfterEvent: rate)
+        }
+        let rampBase = 0.7 * 2 * perReplica
+        let surgeBase = 0.7 * 3 * perReplica
+        let dailyMean = 2.2 * perReplica
+        let daily: [DailyPoint] = [
+            .init(hour: 0, multiplier: 0.35), .init(hour: 6, multiplier: 0.35), .init(hour: 9, multiplier: 1.25),
+            .init(hour: 12, multiplier: 1.4), .init(hour: 14, multiplier: 1.15), .init(hour: 17, multiplier: 1.35),
+            .init(hour: 21, multiplier: 0.6), .init(hour: 24, multiplier: 0.35),
+        ]
+        let dailyPeriod = 3 * 3600.0
+        return [
+            seedRevision("seed-revision", cold: 90),
+            seedRevision("seed-revision-4m", cold: 240),
+            seedRevision("seed-revision-10m", cold: 600),
+            Scenario(
+                name: "ramp", summary: "load ×3 over 5 minutes from 70 % of 2 replicas at 10 min (cold start 4 min)",
+                event: .demandChange, eventTime: 600, end: 600 + 1800,
+                shape: .ramp(base: rampBase, factor: 3, start: 600, duration: 300), coldStartSeconds: 240,
+                initialReplicas: 2, minReplicas: 2, demandAfterEvent: 3 * rampBase),
+            Scenario(
+                name: "surge", summary: "load steps ×2 from 70 % of 3 replicas at 10 min (cold start 4 min)",
+                event: .demandChange, eventTime: 600, end: 600 + 1800,
+                shape: .step(base: surgeBase, factor: 2, at: 600), coldStartSeconds: 240, initialReplicas: 3,
+                minReplicas: 3, demandAfterEvent: 2 * surgeBase),
+            Scenario(
+                name: "bursty",
+                summary: "gamma arrivals (CV 2) with a daily shape compressed into 3 h (1 h = 7.5 min), "
+                    + "peak 1.4 × mean; the event is the morning rise (cold start 4 min)",
+                event: .demandChange, eventTime: dailyPeriod * 6 / 24, end: dailyPeriod,
+                shape: .daily(mean: dailyMean, period: dailyPeriod, points: daily), process: .gamma(shape: 0.25),
+                coldStartSeconds: 240, initialReplicas: 1, minReplicas: 1, demandAfterEvent: dailyMean * 1.4),
+            Scenario(
+                name: "coldstart-misestimate",
+                summary: "the surge, but the actual cold start (5m12s) is 30 % longer than the learned 4 min",
+                event: .demandChange, eventTime: 600, end: 600 + 1800,
+                shape: .step(base: surgeBase, factor: 2, at: 600), coldStartSeconds: 312,
+                learnedColdStartSeconds: 240, nominalColdStartSeconds: 240, initialReplicas: 3, minReplicas: 3,
+                demandAfterEvent: 2 * surgeBase),
+        ]
+    }
+}
+
+/// Small formatting helpers shared by the reports.
+enum BenchFormat {
+    /// `90s`, `4m`, `5m12s`, `1h30m`.
+    static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return s % 60 == 0 ? "\(s / 60)m" : "\(s / 60)m\(s % 60)s" }
+        let m = (s % 3600) / 60
+        return m == 0 ? "\(s / 3600)h" : "\(s / 3600)h\(m)m"
+    }
+}
