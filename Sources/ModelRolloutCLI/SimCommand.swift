@@ -38,7 +38,22 @@ struct SimCommand: AsyncParsableCommand {
         valueName: "host:port"))
     var gatewayListen: String?
 
+    @Option(help: ArgumentHelp(
+        "Send open-loop streaming completions through the gateway at this rate (needs --gateway-listen); "
+            + "a rollout's analysis needs traffic.", valueName: "req/s"))
+    var load: Double = 0
+
+    @Option(help: ArgumentHelp("The model id the load generator asks for.", valueName: "id"))
+    var loadModel: String = "meta-llama/Llama-3.1-8B-Instruct"
+
+    @Option(help: ArgumentHelp(
+        "The Host header of the load (to match an HTTPRoute's hostnames, e.g. chat.llm.example.com).",
+        valueName: "name"))
+    var loadHost: String?
+
     func validate() throws {
+        if load < 0 || !load.isFinite { throw ValidationError("--load must be a rate >= 0, got \(load)") }
+        if load > 0, gatewayListen == nil { throw ValidationError("--load needs --gateway-listen") }
         if let gatewayListen, Gateway.Configuration(address: gatewayListen) == nil {
             throw ValidationError(
                 "--gateway-listen must be host:port with a port from 0 to 65535, got '\(gatewayListen)'")
@@ -59,7 +74,23 @@ struct SimCommand: AsyncParsableCommand {
         if let gatewayURL = await emulated.gatewayURL() {
             Console.line("modelrollout sim gateway: \(gatewayURL) (routing by HTTPRoutes)")
         }
+        var generator: LoadGenerator?
+        if load > 0, let gatewayURL = await emulated.gatewayURL() {
+            let started = LoadGenerator(
+                configuration: .init(url: gatewayURL, rate: load, model: loadModel, promptTokens: 200, maxTokens: 16,
+                    host: loadHost))
+            await started.start()
+            generator = started
+            Console.line("modelrollout sim load: \(load) req/s of \(loadModel) through the gateway")
+        }
         let signal = await TerminationSignal.wait()
+        if let generator {
+            await generator.stop()
+            let summary = await generator.summary()
+            Console.line(
+                "modelrollout sim load: \(summary.count) requests, \(summary.ok) ok, "
+                    + "\(summary.requestsToUnloadedPods) to pods whose model was not loaded")
+        }
         Console.line("modelrollout sim: \(signal) received, shutting down")
         await emulated.stop()
     }

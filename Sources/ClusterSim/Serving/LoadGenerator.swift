@@ -31,12 +31,15 @@ public actor LoadGenerator {
         public var requestTimeoutSeconds: Double
         /// A seed for the arrival process (deterministic inter-arrival gaps); nil: random.
         public var seed: UInt64?
+        /// The `Host` header (to match an HTTPRoute's `hostnames`); nil: the gateway's address.
+        public var host: String?
 
         public init(
             url: String, rate: Double = 10, model: String = "model", promptTokens: Int = 128, maxTokens: Int = 16,
             maxInFlight: Int = 256, maxRecords: Int = 100_000, stopGraceSeconds: Double = 5,
-            requestTimeoutSeconds: Double = 60, seed: UInt64? = nil
+            requestTimeoutSeconds: Double = 60, seed: UInt64? = nil, host: String? = nil
         ) {
+            self.host = host
             self.url = url
             self.rate = rate
             self.model = model
@@ -258,6 +261,7 @@ public actor LoadGenerator {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "text/event-stream")
+        if let host = configuration.host, !host.isEmpty { request.headers.replaceOrAdd(name: "Host", value: host) }
         let body: JSONValue = [
             "model": .string(configuration.model), "prompt": .string(prompt(tokens: configuration.promptTokens)),
             "max_tokens": .int(Int64(max(1, configuration.maxTokens))), "stream": true,
