@@ -1,13 +1,109 @@
 import ArgumentParser
 import Foundation
+import ModelRolloutBench
 
-/// `modelrollout bench`: performance measurements of our own components.
+/// `modelrollout bench`: the policy benchmark (default) and performance measurements of our own components.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the performance of the emulated cluster and the Kubernetes client.",
-        subcommands: [BenchAPICommand.self]
+        abstract: "Benchmark autoscaling and rollout policies, or the emulated cluster and the Kubernetes client.",
+        subcommands: [BenchPoliciesCommand.self, BenchAPICommand.self],
+        defaultSubcommand: BenchPoliciesCommand.self
     )
+}
+
+/// `modelrollout bench policies` (the default of `modelrollout bench`): the deterministic policy simulation.
+struct BenchPoliciesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policies",
+        abstract: "Compare ModelRollout's cold-start-aware policy with HPA, KEDA, Knative KPA, an oracle and a static "
+            + "fleet in a deterministic simulation.",
+        discussion: """
+            A discrete-event simulation in virtual time (hours in seconds) of a vLLM
+            fleet (continuous batching, cold starts of 90 s to 10 min) under each
+            scenario, with each policy's real control-plane timing. The
+            `modelrollout` policy runs the controller's own pure code (Autoscaler,
+            ArrivalEstimator, ThroughputEstimator, LoadTimeStatistics,
+            RolloutPlanner). Every scenario runs with seeds 1...N; the results are
+            means over seeds, and the same seeds give identical results.
+
+            Scenarios: \(Scenario.all().map(\.name).joined(separator: ", ")).
+            Policies:  \(PolicyName.allCases.map(\.rawValue).joined(separator: ", ")).
+
+            Progress lines go to stderr, the tables and the acceptance relations of
+            issue 4 to stdout. --json writes the results, --markdown the method and
+            the tables (`make bench` pastes them into README.md), --plot one SVG
+            chart per scenario (TTFT p95 and pods over time, one line per policy).
+            """
+    )
+
+    @Option(name: .customLong("scenario"), help: ArgumentHelp("A scenario to run (repeatable; default: all).", valueName: "name"))
+    var scenarios: [String] = []
+
+    @Option(name: .customLong("policy"), help: ArgumentHelp("A policy to run (repeatable; default: all).", valueName: "name"))
+    var policies: [String] = []
+
+    @Option(help: ArgumentHelp("Seeds per scenario (1...N).", valueName: "n"))
+    var seeds: Int = 5
+
+    @Option(help: ArgumentHelp("Write the results as JSON to this file.", valueName: "file"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write the method and tables as markdown to this file.", valueName: "file"))
+    var markdown: String?
+
+    @Option(help: ArgumentHelp("Write one SVG chart per scenario into this directory.", valueName: "dir"))
+    var plot: String?
+
+    func validate() throws {
+        guard (1...100).contains(seeds) else { throw ValidationError("--seeds must be from 1 to 100") }
+        let known = Set(Scenario.all().map(\.name))
+        for name in scenarios where !known.contains(name) {
+            throw ValidationError(
+                "unknown scenario '\(name)'; known: \(Scenario.all().map(\.name).joined(separator: ", "))")
+        }
+        for name in policies where PolicyName(rawValue: name) == nil {
+            throw ValidationError(
+                "unknown policy '\(name)'; known: \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        var settings = BenchmarkSettings(seeds: seeds)
+        if !scenarios.isEmpty {
+            let wanted = Set(scenarios)
+            settings.scenarios = settings.scenarios.filter { wanted.contains($0.name) }
+        }
+        if !policies.isEmpty {
+            let wanted = Set(policies)
+            settings.policies = PolicyName.allCases.filter { wanted.contains($0.rawValue) }
+        }
+        Console.error(
+            "modelrollout bench: \(settings.scenarios.count) scenarios × \(settings.policies.count) policies × "
+                + "\(settings.seeds) seeds")
+        let report = PolicyBenchmark.run(settings, progress: { Console.error($0) })
+        Console.line(report.table())
+        if let json { try write(report.json(), to: json) }
+        if let markdown { try write(report.markdown(), to: markdown) }
+        if let plot {
+            do {
+                try FileManager.default.createDirectory(atPath: plot, withIntermediateDirectories: true)
+            } catch {
+                throw CLIError("cannot create \(plot): \(error.localizedDescription)")
+            }
+            for result in report.scenarios {
+                try write(SVGPlot.chart(result), to: (plot as NSString).appendingPathComponent("\(result.scenario.name).svg"))
+            }
+        }
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
 }
 
 /// `modelrollout bench api`: throughput, latency and memory of the emulated API server with our client.

@@ -1,0 +1,263 @@
+import Foundation
+
+/// One acceptance relation of issue 4, evaluated on a report.
+public struct AcceptanceCheck: Sendable, Hashable {
+    public var scenario: String
+    /// What is required, e.g. `modelrollout ttftP95 ≤ 1.1 × baseline`.
+    public var requirement: String
+    /// The measured values, e.g. `0.331 s ≤ 0.352 s`.
+    public var measured: String
+    public var passed: Bool
+
+    /// The relations of issue 4 that the report's scenarios and policies allow to check.
+    public static func evaluate(_ report: BenchmarkReport) -> [AcceptanceCheck] {
+        var checks: [AcceptanceCheck] = []
+        func add(_ scenario: String, _ requirement: String, _ measured: String, _ passed: Bool) {
+            checks.append(AcceptanceCheck(scenario: scenario, requirement: requirement, measured: measured, passed: passed))
+        }
+        for result in report.scenarios {
+            let name = result.scenario.name
+            guard let ours = result.result(.modelrollout) else { continue }
+            let baseline = result.baselineTtftP95
+            if name.hasPrefix("seed-revision") {
+                add(
+                    name, "modelrollout routes 0 requests to not-loaded pods",
+                    num(ours.requestsToUnloadedPods, 1), ours.requestsToUnloadedPods == 0)
+                add(
+                    name, "modelrollout ttftP95 ≤ 1.1 × baselineTtftP95",
+                    "\(sec(ours.ttftP95)) vs \(sec(1.1 * baseline))", ours.ttftP95 <= 1.1 * baseline)
+                if let naive = result.result(.naive) {
+                    add(
+                        name, "naive ttftP95 ≥ 5 × baselineTtftP95",
+                        "\(sec(naive.ttftP95)) vs \(sec(5 * baseline))", naive.ttftP95 >= 5 * baseline)
+                }
+            }
+            if name == "ramp" {
+                if let oracle = result.result(.oracle) {
+                    add(
+                        name, "modelrollout sloAttainment ≥ oracle − 0.01",
+                        "\(num(ours.sloAttainment, 4)) vs \(num(oracle.sloAttainment - 0.01, 4))",
+                        ours.sloAttainment >= oracle.sloAttainment - 0.01)
+                    add(
+                        name, "modelrollout gpuMinutes ≤ 1.10 × oracle",
+                        "\(num(ours.gpuMinutes, 1)) vs \(num(1.1 * oracle.gpuMinutes, 1))",
+                        ours.gpuMinutes <= 1.1 * oracle.gpuMinutes)
+                }
+                if let keda = result.result(.kedaQueue) {
+                    add(
+                        name, "modelrollout sloAttainment ≥ keda-queue + 0.05",
+                        "\(num(ours.sloAttainment, 4)) vs \(num(keda.sloAttainment + 0.05, 4))",
+                        ours.sloAttainment >= keda.sloAttainment + 0.05)
+                }
+            }
+            if name == "surge" {
+                let limit = result.scenario.coldStartSeconds + 30
+                let ttc = ours.timeToCapacitySeconds
+                add(
+                    name, "modelrollout timeToCapacitySeconds ≤ cold start + 30 s",
+                    "\(ttc.map { sec($0) } ?? "never") vs \(sec(limit))"
+                        + (ours.capacityReachedSeeds < ours.runs.count
+                            ? " (reached in \(ours.capacityReachedSeeds)/\(ours.runs.count) seeds)" : ""),
+                    ttc.map { $0 <= limit } ?? false && ours.capacityReachedSeeds == ours.runs.count)
+                for baseline in [PolicyName.naive, .hpaCPU, .kedaQueue, .kpa] {
+                    guard let other = result.result(baseline) else { continue }
+                    add(
+                        name, "modelrollout sloAttainment ≥ \(baseline.rawValue)",
+                        "\(num(ours.sloAttainment, 4)) vs \(num(other.sloAttainment, 4))",
+                        ours.sloAttainment >= other.sloAttainment)
+                }
+            }
+            if let oracle = result.result(.oracle) {
+                add(
+                    name, "modelrollout peakReplicas ≤ oracle peak + 1",
+                    "\(num(ours.peakReplicas, 1)) vs \(num(oracle.peakReplicas + 1, 1))",
+                    ours.peakReplicas <= oracle.peakReplicas + 1)
+            }
+        }
+        return checks
+    }
+}
+
+/// Number formatting without locale: `digits` decimals, trailing zeros removed.
+func num(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "n/a" }
+    var text = String(format: "%.\(digits)f", value)
+    if text.contains(".") {
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+    }
+    return text == "-0" ? "0" : text
+}
+
+/// Seconds for people: `0.312 s`, `14.2 s`.
+func sec(_ value: Double) -> String {
+    guard value.isFinite else { return "n/a" }
+    return value < 10 ? String(format: "%.3f s", value) : String(format: "%.1f s", value)
+}
+
+extension BenchmarkReport {
+    /// The JSON of issue 4: `{"scenarios": [{"name", "coldStartSeconds", "baselineTtftP95", "policies": [{"name",
+    /// "seeds", "ttftP50", "ttftP95", "ttftP99", "sloAttainment", "gpuMinutes", "requestsToUnloadedPods",
+    /// "timeouts", "peakReplicas", "timeToCapacitySeconds"}]}]}`, averaged over seeds (times in seconds;
+    /// `timeToCapacitySeconds` is the mean over seeds that reached capacity, null when none did).
+    public func json() -> String {
+        func number(_ value: Double, _ digits: Int) -> String { value.isFinite ? num(value, digits) : "null" }
+        func string(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                default:
+                    if scalar.value < 0x20 {
+                        out += String(format: "\\u%04x", scalar.value)
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            return out + "\""
+        }
+        var lines = ["{", "  \"scenarios\": ["]
+        for (s, result) in scenarios.enumerated() {
+            lines.append("    {")
+            lines.append("      \"name\": \(string(result.scenario.name)),")
+            lines.append("      \"coldStartSeconds\": \(number(result.scenario.coldStartSeconds, 1)),")
+            lines.append("      \"baselineTtftP95\": \(number(result.baselineTtftP95, 4)),")
+            lines.append("      \"policies\": [")
+            for (p, policy) in result.policies.enumerated() {
+                let fields = [
+                    "\"name\": \(string(policy.policy.rawValue))",
+                    "\"seeds\": \(policy.runs.count)",
+                    "\"ttftP50\": \(number(policy.ttftP50, 4))",
+                    "\"ttftP95\": \(number(policy.ttftP95, 4))",
+                    "\"ttftP99\": \(number(policy.ttftP99, 4))",
+                    "\"sloAttainment\": \(number(policy.sloAttainment, 5))",
+                    "\"gpuMinutes\": \(number(policy.gpuMinutes, 2))",
+                    "\"requestsToUnloadedPods\": \(number(policy.requestsToUnloadedPods, 1))",
+                    "\"timeouts\": \(number(policy.timeouts, 1))",
+                    "\"peakReplicas\": \(number(policy.peakReplicas, 1))",
+                    "\"timeToCapacitySeconds\": \(policy.timeToCapacitySeconds.map { number($0, 1) } ?? "null")",
+                ]
+                lines.append("        {" + fields.joined(separator: ", ") + "}" + (p < result.policies.count - 1 ? "," : ""))
+            }
+            lines.append("      ]")
+            lines.append("    }" + (s < scenarios.count - 1 ? "," : ""))
+        }
+        lines.append("  ]")
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static let columns = [
+        "policy", "TTFT p50", "TTFT p95", "TTFT p99", "SLO ≤2s", "GPU-min", "to unloaded", "timeouts", "peak",
+        "time to capacity",
+    ]
+
+    private func cells(_ policy: PolicyResult) -> [String] {
+        let ttc: String
+        if let value = policy.timeToCapacitySeconds {
+            ttc = String(format: "%.0f s", value)
+                + (policy.capacityReachedSeeds < policy.runs.count
+                    ? " (\(policy.capacityReachedSeeds)/\(policy.runs.count))" : "")
+        } else {
+            ttc = "never"
+        }
+        return [
+            policy.policy.rawValue, sec(policy.ttftP50), sec(policy.ttftP95), sec(policy.ttftP99),
+            String(format: "%.1f %%", 100 * policy.sloAttainment), num(policy.gpuMinutes, 1),
+            num(policy.requestsToUnloadedPods, 1), num(policy.timeouts, 1), num(policy.peakReplicas, 1), ttc,
+        ]
+    }
+
+    private func heading(_ result: ScenarioResult) -> String {
+        "\(result.scenario.name) — \(result.scenario.summary); baseline TTFT p95 \(sec(result.baselineTtftP95))"
+    }
+
+    /// Tables for people (one per scenario), then the acceptance relations.
+    public func table() -> String {
+        var lines = [
+            "modelrollout bench: \(scenarios.count) scenarios × \(settings.policies.count) policies × "
+                + "\(settings.seeds) seeds (means over seeds), metrics from each event to the end; "
+                + String(format: "%.1f s", wallSeconds)
+        ]
+        for result in scenarios {
+            lines += ["", heading(result)]
+            let rows = [Self.columns] + result.policies.map(cells)
+            let widths = Self.columns.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+            for (r, row) in rows.enumerated() {
+                let text = row.enumerated().map { c, cell in
+                    let pad = String(repeating: " ", count: max(0, widths[c] - cell.count))
+                    return c == 0 ? cell + pad : pad + cell
+                }
+                lines.append(text.joined(separator: "  "))
+                if r == 0 { lines.append(String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))) }
+            }
+        }
+        let checks = AcceptanceCheck.evaluate(self)
+        if !checks.isEmpty {
+            lines += ["", "acceptance (issue 4):"]
+            for check in checks {
+                lines.append("  \(check.passed ? "PASS" : "FAIL")  \(check.scenario): \(check.requirement): \(check.measured)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The method, a table per scenario and the acceptance relations, for the README.
+    public func markdown() -> String {
+        let engine = settings.engine
+        let cold = settings.coldStarts
+        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        var lines = [
+            "Measured by `modelrollout bench` (\(settings.seeds) seeds, means over seeds): a deterministic "
+                + "discrete-event simulation in virtual time of every policy on every scenario; the `modelrollout` "
+                + "policy runs the controller's own pure code (`Autoscaler.decide`, `ArrivalEstimator`, "
+                + "`ThroughputEstimator`, `LoadTimeStatistics`, `RolloutPlanner.plan`).",
+            "",
+            "**Method.** Engine per replica (8B-class model on one H100, vLLM continuous batching): concurrency "
+                + "limit \(engine.concurrencyLimit); TTFT = queue wait + prefill "
+                + "(\(num(engine.prefillBase * 1000, 1)) ms + \(num(engine.prefillPerToken * 1000, 2)) ms/prompt token); "
+                + "inter-token latency \(num(engine.itlBatchOne * 1000, 1)) ms at batch 1 rising linearly to "
+                + "\(num(engine.itlGrowthAtLimit, 2))× at the limit; prompts \(engine.promptTokens.lowerBound)–"
+                + "\(engine.promptTokens.upperBound) and outputs \(engine.outputTokens.lowerBound)–"
+                + "\(engine.outputTokens.upperBound) tokens (uniform), so one saturated replica completes "
+                + "\(num(engine.saturatedThroughput, 2)) req/s. Cold start log-normal around the scenario mean "
+                + "(σ = \(num(cold.sigma, 2))), the process listens (a process-level probe passes) after "
+                + "\(num(cold.scheduling, 0)) s + \(num(cold.processShare * 100, 0)) % of the rest. Clients give up "
+                + "after \(num(settings.timeout, 0)) s without a first token (a timeout, counted at the timeout in "
+                + "the percentiles). Metrics cover requests arriving from the event to the end of the scenario; "
+                + "SLO = TTFT ≤ \(num(sloTTFTSeconds, 0)) s; GPU-minutes count every pod from creation (the GPU "
+                + "is held while pulling and loading); baseline TTFT p95 = before the event with the initial fleet; "
+                + "time to capacity = until model-ready pods (of the new revision, for rollouts) can carry the "
+                + "demand after the event at saturation. Gateway: weighted split between revisions, round robin "
+                + "over endpoints. Seeds 1–\(settings.seeds); same seed → identical results.",
+            "",
+            "**Policies.**",
+            "",
+        ]
+        for policy in settings.policies {
+            lines.append("- `\(policy.rawValue)`: \(policy.summary)")
+        }
+        for result in scenarios {
+            lines += ["", "**\(result.scenario.name)** — \(cell(result.scenario.summary)); baseline TTFT p95 "
+                + "\(sec(result.baselineTtftP95))", ""]
+            lines.append("| " + Self.columns.joined(separator: " | ") + " |")
+            lines.append("| --- " + String(repeating: "| ---: ", count: Self.columns.count - 1) + "|")
+            for policy in result.policies {
+                lines.append("| " + cells(policy).map(cell).joined(separator: " | ") + " |")
+            }
+        }
+        let checks = AcceptanceCheck.evaluate(self)
+        if !checks.isEmpty {
+            lines += ["", "**Acceptance (issue 4)**", "", "| scenario | requirement | measured | |", "| --- | --- | --- | --- |"]
+            for check in checks {
+                lines.append(
+                    "| \(check.scenario) | \(cell(check.requirement)) | \(cell(check.measured)) | "
+                        + "\(check.passed ? "pass" : "**fail**") |")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
