@@ -31,6 +31,10 @@ public struct WatchStart: Sendable {
 /// subresource separation, optimistic concurrency, no-op writes that change nothing (no new resourceVersion,
 /// no event), finalizers, a bounded event history for watching from a resourceVersion (410 once compacted), and
 /// fan-out to watchers whose buffers are bounded (a watcher that falls behind has its stream finished).
+///
+/// Events are stored once in core/v1 form; the descriptor-based methods convert to and from the
+/// events.k8s.io/v1 view (`EventConversion`), while the key-based `list(key:)` and `watch(key:)` return the
+/// stored form (the API handler converts when serving).
 public actor ObjectStorage: ClusterObjectStore {
     /// Namespaces created at start, with `status.phase: Active`.
     public static let seedNamespaces = ["default", "kube-system", "kube-public", "llm-serving"]
@@ -98,10 +102,12 @@ public actor ObjectStorage: ClusterObjectStore {
 
     public func get(_ resource: ResourceDescriptor, namespace: String?, name: String) -> JSONValue? {
         objects[ResourceKey(resource)]?[Self.storeName(resource.namespaced ? namespace : nil, name)]
+            .map { EventConversion.view($0, as: resource) }
     }
 
     public func list(_ resource: ResourceDescriptor, namespace: String?) -> [JSONValue] {
         list(key: ResourceKey(resource), namespace: resource.namespaced ? namespace : nil).items
+            .map { EventConversion.view($0, as: resource) }
     }
 
     /// Objects of one resource sorted by namespace/name, plus the current resourceVersion.
@@ -132,6 +138,13 @@ public actor ObjectStorage: ClusterObjectStore {
 
     /// Creates `object` (its `metadata.namespace` must be set for namespaced resources).
     public func create(_ resource: ResourceDescriptor, _ object: JSONValue, dryRun: Bool) throws(APIStatus)
+        -> JSONValue
+    {
+        EventConversion.view(try createStored(resource, EventConversion.storageForm(object, writtenAs: resource),
+            dryRun: dryRun), as: resource)
+    }
+
+    private func createStored(_ resource: ResourceDescriptor, _ object: JSONValue, dryRun: Bool) throws(APIStatus)
         -> JSONValue
     {
         let info = info(resource)
@@ -207,6 +220,16 @@ public actor ObjectStorage: ClusterObjectStore {
         _ resource: ResourceDescriptor, _ object: JSONValue, subresource: String?, dryRun: Bool,
         allowUnconditional: Bool
     ) throws(APIStatus) -> JSONValue {
+        let stored = try updateStored(
+            resource, EventConversion.storageForm(object, writtenAs: resource), subresource: subresource,
+            dryRun: dryRun, allowUnconditional: allowUnconditional)
+        return EventConversion.view(stored, as: resource)
+    }
+
+    private func updateStored(
+        _ resource: ResourceDescriptor, _ object: JSONValue, subresource: String?, dryRun: Bool,
+        allowUnconditional: Bool
+    ) throws(APIStatus) -> JSONValue {
         let info = info(resource)
         let key = ResourceKey(resource)
         guard object.objectValue != nil else { throw APIStatus.badRequest("the object must be a JSON object") }
@@ -278,6 +301,16 @@ public actor ObjectStorage: ClusterObjectStore {
     /// otherwise it is removed and a DELETED event is sent. Namespaces take their objects with them; CRDs
     /// take their custom resources.
     public func delete(
+        _ resource: ResourceDescriptor, namespace: String?, name: String, preconditionUID: String?,
+        preconditionRV: String?, dryRun: Bool
+    ) throws(APIStatus) -> (object: JSONValue, removed: Bool) {
+        let (object, removed) = try deleteStored(
+            resource, namespace: namespace, name: name, preconditionUID: preconditionUID,
+            preconditionRV: preconditionRV, dryRun: dryRun)
+        return (EventConversion.view(object, as: resource), removed)
+    }
+
+    private func deleteStored(
         _ resource: ResourceDescriptor, namespace: String?, name: String, preconditionUID: String?,
         preconditionRV: String?, dryRun: Bool
     ) throws(APIStatus) -> (object: JSONValue, removed: Bool) {
@@ -449,7 +482,8 @@ public actor ObjectStorage: ClusterObjectStore {
         watchers[id] = Watcher(
             key: ResourceKey(resource), namespace: nil,
             deliver: { event in
-                if case .enqueued = continuation.yield(ClusterChange(kind: event.type, object: event.object)) {
+                let object = EventConversion.view(event.object, as: resource)
+                if case .enqueued = continuation.yield(ClusterChange(kind: event.type, object: object)) {
                     return true
                 }
                 return false

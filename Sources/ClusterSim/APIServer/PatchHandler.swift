@@ -73,6 +73,9 @@ extension APIHandler {
             var patched = try applyPatch(type, patch, to: live, kind: rr.info.descriptor.kind)
             try checkIdentityUnchanged(patched, live, rr)
             let warnings = try admit(&patched, rr)
+            if EventConversion.isEventsV1(rr.info.descriptor) {
+                try Self.checkEventUpdate(new: patched, old: live, rr)
+            }
             let updated = try await storage.update(
                 rr.info.descriptor, patched, subresource: rr.subresource, dryRun: dry, allowUnconditional: true)
             return .success(output(updated, rr, warnings: warnings))

@@ -103,7 +103,7 @@ extension APIHandler {
             if !causes.isEmpty { throw APIStatus.invalid(info.descriptor, name: name, causes: causes) }
             return []
         }
-        if info.key == ResourceKey(.events) && rr.verb == "create" {
+        if EventConversion.isEventsV1(info.descriptor) && rr.verb == "create" {
             let causes = Self.validateEvent(object)
             if !causes.isEmpty { throw APIStatus.invalid(info.descriptor, name: name, causes: causes) }
             return []
@@ -127,6 +127,14 @@ extension APIHandler {
         let causes = schema.validate(object)
         if !causes.isEmpty { throw APIStatus.invalid(info.descriptor, name: name, causes: causes) }
         return warnings
+    }
+
+    /// events.k8s.io/v1 updates may change only `series` and metadata (422 otherwise).
+    static func checkEventUpdate(new: JSONValue, old: JSONValue, _ rr: ResourceRequest) throws(APIStatus) {
+        let causes = EventConversion.updateViolations(new: new, old: old)
+        if !causes.isEmpty {
+            throw APIStatus.invalid(rr.info.descriptor, name: rr.name ?? "", causes: causes)
+        }
     }
 
     /// CRD checks (names, versions, structural schemas, subresources, printer columns).
@@ -198,8 +206,10 @@ extension APIHandler {
         return !values.isEmpty
     }
 
-    /// The object as served at the requested version (custom resources share storage across versions).
+    /// The object as served at the requested version (custom resources share storage across versions; events
+    /// are converted between core/v1 and events.k8s.io/v1).
     static func served(_ object: JSONValue, _ info: ResourceInfo) -> JSONValue {
+        if EventConversion.isEvent(info.descriptor) { return EventConversion.view(object, as: info.descriptor) }
         guard info.isCustom else { return object }
         var o = object
         o["apiVersion"] = .string(info.descriptor.apiVersion)
@@ -260,6 +270,11 @@ struct ObjectFilter: Sendable {
     func matches(_ object: JSONValue) -> Bool {
         if let label, !label.matches(object.labels) { return false }
         if let field {
+            if EventConversion.isEvent(info.descriptor) {
+                return field.matches { label in
+                    EventConversion.selectorValue(object, label: label, servedAs: info.descriptor)
+                }
+            }
             return field.matches { path in ObjectFieldPath.selectorValue(object, path) }
         }
         return true
@@ -419,6 +434,9 @@ extension APIHandler {
             object = merged
         } else {
             warnings = try admit(&object, rr)
+            if EventConversion.isEventsV1(rr.info.descriptor) {
+                try Self.checkEventUpdate(new: object, old: try await current(rr), rr)
+            }
         }
         let updated = try await storage.update(
             rr.info.descriptor, object, subresource: rr.subresource, dryRun: dry,

@@ -3,6 +3,7 @@ import KubeCore
 
 /// Identifies where objects of one resource type are stored: group plus plural, independent of the version
 /// they are served in (custom resources with several versions share one store, conversion strategy `None`).
+/// Events of `events.k8s.io` share the core `events` store (see `EventConversion`).
 public struct ResourceKey: Sendable, Hashable, CustomStringConvertible {
     public var group: String
     public var resource: String
@@ -13,7 +14,11 @@ public struct ResourceKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(_ descriptor: ResourceDescriptor) {
-        self.init(group: descriptor.group, resource: descriptor.resource)
+        if EventConversion.isEventsV1(descriptor) {
+            self = EventConversion.storageKey
+        } else {
+            self.init(group: descriptor.group, resource: descriptor.resource)
+        }
     }
 
     public var description: String { group.isEmpty ? resource : "\(resource).\(group)" }
@@ -101,7 +106,9 @@ public struct ResourceRegistry: Sendable {
         ResourceInfo(descriptor: .serviceAccounts, singular: "serviceaccount", shortNames: ["sa"]),
         ResourceInfo(descriptor: .endpoints, singular: "endpoints", shortNames: ["ep"]),
         ResourceInfo(descriptor: .nodes, singular: "node", shortNames: ["no"], subresources: ["status"]),
-        ResourceInfo(descriptor: .coreEvents, singular: "event", shortNames: ["ev"]),
+        ResourceInfo(
+            descriptor: .coreEvents, singular: "event", shortNames: ["ev"],
+            selectableFields: EventConversion.coreSelectableFields),
         ResourceInfo(
             descriptor: .deployments, singular: "deployment", shortNames: ["deploy"], categories: ["all"],
             subresources: ["status", "scale"], scale: ScalePaths(
@@ -114,7 +121,9 @@ public struct ResourceRegistry: Sendable {
                 specReplicasPath: ".spec.replicas", statusReplicasPath: ".status.replicas",
                 labelSelectorPath: nil),
             tracksGeneration: true, dropsStatusOnCreate: true),
-        ResourceInfo(descriptor: .events, singular: "event", shortNames: ["ev"]),
+        ResourceInfo(
+            descriptor: .events, singular: "event", shortNames: ["ev"],
+            selectableFields: EventConversion.eventsSelectableFields),
         ResourceInfo(descriptor: .leases, singular: "lease"),
         ResourceInfo(
             descriptor: .customResourceDefinitions, singular: "customresourcedefinition",
