@@ -25,10 +25,24 @@ struct StepBaseline: Sendable {
     var candidate: [PodMetricsSample]
 }
 
+/// The autoscaler's carried state for one ModelRollout (in memory: a restarted controller re-learns the rates).
+struct AutoscaleMemory: Sendable {
+    var revision: String
+    var arrivals = ArrivalEstimator()
+    var throughput = ThroughputEstimator()
+    var memory = AutoscalerMemory()
+    var lastEvaluation: Date?
+    var lastDecision: AutoscaleDecision?
+}
+
 /// In-memory state of the gatherers, keyed by pod and by ModelRollout.
 actor GatherMemory {
     private var pods: [String: PodMemory] = [:]
     private var baselines: [ObjectKey: StepBaseline] = [:]
+    private var autoscaling: [ObjectKey: AutoscaleMemory] = [:]
+
+    func autoscale(_ key: ObjectKey) -> AutoscaleMemory? { autoscaling[key] }
+    func setAutoscale(_ key: ObjectKey, _ memory: AutoscaleMemory?) { autoscaling[key] = memory }
 
     func pod(_ key: String) -> PodMemory? { pods[key] }
     func setPod(_ key: String, _ memory: PodMemory) { pods[key] = memory }
@@ -37,7 +51,10 @@ actor GatherMemory {
     }
     func baseline(_ key: ObjectKey) -> StepBaseline? { baselines[key] }
     func setBaseline(_ key: ObjectKey, _ baseline: StepBaseline?) { baselines[key] = baseline }
-    func forget(_ key: ObjectKey) { baselines[key] = nil }
+    func forget(_ key: ObjectKey) {
+        baselines[key] = nil
+        autoscaling[key] = nil
+    }
 }
 
 /// One cache per namespace (each fed by its own watch), looked up by namespace.
@@ -62,6 +79,7 @@ struct GatheredPod: Sendable {
     /// Seconds from pod creation to model-ready, when it became ready in this reconcile and was seen loading.
     var newLoadSeconds: Double?
     var podIP: String?
+    var createdAt: Date?
 }
 
 /// Reads the signals of one revision: its Deployment and pods from the caches, each pod's log (only while it
@@ -202,7 +220,9 @@ struct RolloutGatherer: Sendable {
             memory.modelReadySince = nil
         }
         await self.memory.setPod(key, memory)
-        return GatheredPod(name: name, readiness: readiness, newLoadSeconds: newLoad, podIP: facts.podIP)
+        return GatheredPod(
+            name: name, readiness: readiness, newLoadSeconds: newLoad, podIP: facts.podIP,
+            createdAt: pod.metadata.creationTimestamp)
     }
 
     /// Scrapes the model-ready pods of a revision.

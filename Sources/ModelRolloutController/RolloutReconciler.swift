@@ -180,9 +180,19 @@ final class RolloutReconciler: Reconciler, Sendable {
         if let throughput = spec.autoscaling.replicaThroughput, throughput > 0 {
             capacity = throughput * spec.autoscaling.targetUtilization
         }
+        var autoscale: AutoscaleDecision?
+        if problems.isEmpty, spec.autoscaling.enabled, parties.candidate == nil, let stable, stable.exists {
+            autoscale = await autoscaleStable(
+                key: key, stable: stable, pods: stablePods, namespace: namespace, spec: spec, status: status,
+                now: now)
+            if let measured = await gatherer.memory.autoscale(key)?.throughput.throughput {
+                capacity = measured * spec.autoscaling.targetUtilization
+            }
+        }
         let observation = RolloutObservation(
             now: now, generation: generation, spec: spec, status: status, specProblems: problems, route: routeState,
-            stable: stable, candidate: candidate, retired: retired, analysis: analysis, replicaCapacity: capacity)
+            stable: stable, candidate: candidate, retired: retired, analysis: analysis, replicaCapacity: capacity,
+            autoscale: autoscale)
         var plan = RolloutPlanner.plan(observation)
         if problems.isEmpty { plan.status.loadTime = loadTime.samples > 0 ? loadTime : status.loadTime }
 
@@ -235,11 +245,67 @@ final class RolloutReconciler: Reconciler, Sendable {
 
         var next = plan.requeueAfter
         if anyLoading { next = min(next ?? options.loadingProbeInterval, options.loadingProbeInterval) }
-        if plan.status.phase == .progressing || plan.status.phase == .rollingBack {
+        if plan.status.phase == .progressing || plan.status.phase == .rollingBack || autoscale != nil {
             next = min(next ?? options.resyncInterval, options.resyncInterval)
         }
         let seconds = next ?? options.resyncInterval * 6
         return .requeue(after: .milliseconds(Int64(max(0.05, seconds) * 1000)))
+    }
+
+    /// Scrapes the stable revision's model-ready pods (at most every `resyncInterval`), feeds the arrival and
+    /// throughput estimators and asks the pure ``Autoscaler`` for the replicas. Between evaluations the last
+    /// decision stands.
+    func autoscaleStable(
+        key: ObjectKey, stable: RevisionObservation, pods: [GatheredPod], namespace: String, spec: ModelRolloutSpec,
+        status: ModelRolloutStatus, now: Date
+    ) async -> AutoscaleDecision? {
+        var state = await gatherer.memory.autoscale(key) ?? AutoscaleMemory(revision: stable.deployment)
+        if state.revision != stable.deployment { state = AutoscaleMemory(revision: stable.deployment) }
+        if let last = state.lastEvaluation, now.timeIntervalSince(last) < options.resyncInterval * 0.9,
+            let decision = state.lastDecision
+        {
+            return decision
+        }
+        let time = now.timeIntervalSince1970
+        let samples = await gatherer.scrape(pods, namespace: namespace, spec: spec, now: now)
+        let byPod = Dictionary(samples.map { ($0.pod, $0) }, uniquingKeysWith: { $1 })
+        if !samples.isEmpty {
+            let completed = samples.reduce(0) { $0 + ($1.successTotal ?? 0) }
+            let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
+            state.arrivals.observe(time: time, completedTotal: completed, inFlight: inFlight)
+            for sample in samples {
+                state.throughput.observe(
+                    time: time, replica: sample.pod, completedTotal: sample.successTotal ?? 0,
+                    running: sample.running ?? 0, waiting: sample.waiting ?? 0, maxConcurrency: nil)
+            }
+        }
+        let replicas: [ReplicaState] = pods.map { pod in
+            let phase: ReplicaState.Phase
+            switch pod.readiness.phase {
+            case .modelReady: phase = .ready
+            case .failed: phase = .failed
+            case .terminating: phase = .terminating
+            default: phase = .loading
+            }
+            let sample = byPod[pod.name]
+            return ReplicaState(
+                name: pod.name, phase: phase, ageSeconds: pod.createdAt.map { now.timeIntervalSince($0) } ?? 0,
+                running: sample?.running, waiting: sample?.waiting)
+        }
+        let input = AutoscalerInput(
+            time: time, spec: spec.autoscaling, currentReplicas: stable.desiredReplicas, replicas: replicas,
+            arrivalRate: samples.isEmpty ? nil : state.arrivals.rate, arrivalTrend: state.arrivals.trend,
+            measuredThroughput: state.throughput.throughput,
+            coldStartSeconds: LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart),
+            memory: state.memory)
+        let decision = Autoscaler.decide(input)
+        state.memory = decision.memory
+        state.lastEvaluation = now
+        state.lastDecision = decision
+        await gatherer.memory.setAutoscale(key, state)
+        Gauge(label: "modelrollout_desired_replicas", dimensions: [("modelrollout", key.name)])
+            .record(decision.desiredReplicas)
+        return decision
     }
 
     func execute(_ action: RolloutAction, namespace: String, routeKey: ObjectKey, log: Logger) async throws {

@@ -323,6 +323,56 @@ struct RolloutEndToEndTests {
         #expect(await load.summary().requestsToUnloadedPods == 0)
     }
 
+    @Test("(i) autoscaling: a surge gets its capacity within the cold start, no overshoot, no flapping")
+    func autoscalingSurge() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        try await harness.createRevision("r1", replicas: 1)
+        try await harness.createRoute(["r1": 100])
+        try await harness.waitUntil("r1 serving", seconds: 60) { try await harness.readyPods("r1") == 1 }
+        let load = LoadGenerator(
+            configuration: .init(
+                url: harness.gatewayURL, rate: 4, model: Harness.model, promptTokens: 100, maxTokens: 8, seed: 7))
+        await load.start()
+        try harness.startController()
+        try await harness.createRollout(
+            spec: [
+                "deployment": "r1",
+                "autoscaling": [
+                    "enabled": true, "minReplicas": 1, "maxReplicas": 8, "replicaThroughput": 10,
+                    "targetUtilization": 0.8, "coldStart": ["percentile": 90, "fallback": "3s"],
+                    "scaleDownDelay": "60s",
+                ],
+            ])
+        try await harness.waitUntil("the autoscaler to run", seconds: 30) {
+            try await harness.rollout().status?.autoscaling != nil
+        }
+        try await Task.sleep(for: .seconds(4))
+        #expect(try await harness.replicas("r1") == 1)
+        // Demand ×5: 20 req/s needs ceil(20 / (10 × 0.8)) = 3 replicas.
+        let surge = Date()
+        await load.setRate(20)
+        var history: [Int] = []
+        var readyAt: Double?
+        while Date().timeIntervalSince(surge) < 20 {
+            history.append(try await harness.replicas("r1"))
+            if readyAt == nil, try await harness.readyPods("r1") >= 3 { readyAt = Date().timeIntervalSince(surge) }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        await load.stop()
+        let status = try #require(try await harness.rollout().status)
+        let changes = history.enumerated().filter { $0.offset == 0 || history[$0.offset - 1] != $0.element }.map(\.element)
+        print("e2e(i): replicas \(changes); 3 ready after \(readyAt.map { String(format: "%.1f s", $0) } ?? "never"); "
+            + "last decision \(status.autoscaling?.rule ?? "-"): \(status.autoscaling?.message ?? "")")
+        #expect(readyAt != nil)
+        #expect((history.max() ?? 0) <= 3 + 1)
+        // No flapping: the replica count only goes up during the surge.
+        #expect(zip(history, history.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(status.decisions.contains { $0.kind == .scale && $0.rule.hasPrefix("autoscale-") })
+        #expect(status.condition("AutoscalingActive")?.status == "True")
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+
     @Test("gate latency p95 across the scenarios is under one second")
     func gateLatencySummary() async throws {
         let values = GateLatencyLog.shared.all.sorted()

@@ -417,4 +417,34 @@ import Testing
         let plan = RolloutPlanner.plan(observation)
         #expect(plan.actions == [.scale(deployment: "r2", replicas: 1)])
     }
+
+    @Test func steadyStateAppliesTheAutoscalerDecision() {
+        var spec = Self.spec(deployment: "r1")
+        spec.autoscaling.enabled = true
+        let decision = AutoscaleDecision(
+            desiredReplicas: 4, rule: "forecast", inputs: ["rate": "30/s"], message: "forecast needs 4",
+            memory: AutoscalerMemory())
+        let observation = RolloutObservation(
+            now: Self.t0, generation: 1, spec: spec, status: Self.steadyStatus,
+            route: RouteState(found: true, weights: ["r1": 100]), stable: Self.revision("r1", desired: 2, ready: 2),
+            autoscale: decision)
+        let plan = RolloutPlanner.plan(observation)
+        #expect(plan.actions == [.scale(deployment: "r1", replicas: 4)])
+        #expect(plan.decisions.first?.rule == "autoscale-forecast")
+        #expect(plan.status.autoscaling?.desiredReplicas == 4)
+        #expect(plan.status.condition("AutoscalingActive")?.status == "True")
+        // Missing metrics: hold and say so; disabled: nothing.
+        var hold = decision
+        hold.desiredReplicas = 2
+        hold.rule = "no-metrics"
+        hold.holdReason = "no arrival rate yet"
+        var held = observation
+        held.autoscale = hold
+        let heldPlan = RolloutPlanner.plan(held)
+        #expect(heldPlan.actions.isEmpty)
+        #expect(heldPlan.status.condition("AutoscalingActive")?.reason == "MetricsMissing")
+        var disabled = observation
+        disabled.spec.autoscaling.enabled = false
+        #expect(RolloutPlanner.plan(disabled).actions.isEmpty)
+    }
 }

@@ -589,6 +589,14 @@ spec:
               ready:
                 type: string
                 description: Model-ready over desired replicas of the serving side(s), e.g. 3/4.
+              autoscaling:
+                type: object
+                description: The autoscaler's last decision for the stable revision (also exported in Observe mode).
+                properties:
+                  desiredReplicas: {type: integer, minimum: 0}
+                  rule: {type: string}
+                  message: {type: string}
+                  time: {type: string, format: date-time}
               loadTime:
                 type: object
                 description: Measured model-load times (pod creation to model ready).

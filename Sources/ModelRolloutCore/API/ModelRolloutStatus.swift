@@ -92,6 +92,39 @@ public struct LoadTimeStatus: Codable, Sendable, Hashable {
     }
 }
 
+/// The autoscaler's last decision, as reported in the status.
+public struct AutoscalingStatus: Codable, Sendable, Hashable {
+    public var desiredReplicas: Int
+    public var rule: String
+    public var message: String
+    public var time: Date?
+
+    public init(desiredReplicas: Int, rule: String, message: String, time: Date?) {
+        self.desiredReplicas = desiredReplicas
+        self.rule = rule
+        self.message = message
+        self.time = time
+    }
+
+    enum CodingKeys: String, CodingKey { case desiredReplicas, rule, message, time }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        desiredReplicas = try c.value(.desiredReplicas, default: 0)
+        rule = try c.value(.rule, default: "")
+        message = try c.value(.message, default: "")
+        time = try c.decodeIfPresent(TimeStamp.self, forKey: .time)?.date
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(desiredReplicas, forKey: .desiredReplicas)
+        try c.encode(rule, forKey: .rule)
+        try c.encode(message, forKey: .message)
+        try c.encodeIfPresent(time.map(TimeStamp.init), forKey: .time)
+    }
+}
+
 /// The verdict of one analysis.
 public enum AnalysisVerdict: String, Codable, Sendable, Hashable {
     case pass = "Pass"
@@ -246,6 +279,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var replicas: ReplicaStatus?
     /// Model-ready over desired replicas of the serving side(s), e.g. `3/4` (the READY printer column).
     public var ready: String?
+    /// The autoscaler's last decision for the stable revision.
+    public var autoscaling: AutoscalingStatus?
     public var loadTime: LoadTimeStatus?
     public var analysis: AnalysisStatus?
     public var conditions: [Condition]
@@ -262,7 +297,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case observedGeneration, phase, message, stableDeployment, stableService, candidateDeployment
         case candidateService, currentStep, stepStartedAt, rolloutStartedAt, waitingSince, stableReplicasAtStart
-        case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, ready, loadTime, analysis
+        case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, ready, autoscaling, loadTime
+        case analysis
         case conditions, decisions
     }
 
@@ -287,6 +323,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         weights = try c.decodeIfPresent(RevisionWeights.self, forKey: .weights)
         replicas = try c.decodeIfPresent(ReplicaStatus.self, forKey: .replicas)
         ready = try c.decodeIfPresent(String.self, forKey: .ready)
+        autoscaling = try c.decodeIfPresent(AutoscalingStatus.self, forKey: .autoscaling)
         loadTime = try c.decodeIfPresent(LoadTimeStatus.self, forKey: .loadTime)
         analysis = try c.decodeIfPresent(AnalysisStatus.self, forKey: .analysis)
         conditions = try c.value(.conditions, default: [])
@@ -314,6 +351,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         try c.encodeIfPresent(weights, forKey: .weights)
         try c.encodeIfPresent(replicas, forKey: .replicas)
         try c.encodeIfPresent(ready, forKey: .ready)
+        try c.encodeIfPresent(autoscaling, forKey: .autoscaling)
         try c.encodeIfPresent(loadTime, forKey: .loadTime)
         try c.encodeIfPresent(analysis, forKey: .analysis)
         try c.encode(conditions, forKey: .conditions)
@@ -361,4 +399,6 @@ public enum RolloutConditionType {
     public static let analysisPassing = "AnalysisPassing"
     public static let degraded = "Degraded"
     public static let invalidSpec = "InvalidSpec"
+    /// The autoscaler has the metrics it needs (`False` with the reason it holds).
+    public static let autoscalingActive = "AutoscalingActive"
 }

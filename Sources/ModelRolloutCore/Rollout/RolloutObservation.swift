@@ -100,12 +100,16 @@ public struct RolloutObservation: Sendable {
     public var analysis: AnalysisOutcome?
     /// Requests per second one replica can carry at the target utilisation, when measured or configured.
     public var replicaCapacity: Double?
+    /// The autoscaler's decision for the stable revision (when `spec.autoscaling.enabled` and no rollout runs).
+    public var autoscale: AutoscaleDecision?
 
     public init(
         now: Date, generation: Int64, spec: ModelRolloutSpec, status: ModelRolloutStatus, specProblems: [String] = [],
         route: RouteState, stable: RevisionObservation?, candidate: RevisionObservation? = nil,
-        retired: RevisionObservation? = nil, analysis: AnalysisOutcome? = nil, replicaCapacity: Double? = nil
+        retired: RevisionObservation? = nil, analysis: AnalysisOutcome? = nil, replicaCapacity: Double? = nil,
+        autoscale: AutoscaleDecision? = nil
     ) {
+        self.autoscale = autoscale
         self.now = now
         self.generation = generation
         self.spec = spec

@@ -188,6 +188,7 @@ struct PlanBuilder {
         default: progressing = ("False", "NoRollout", "\(stable.deployment) serves all traffic")
         }
         status.message = "\(stable.deployment) serves all traffic"
+        autoscale(stable: stable)
         if share(stable.service) != 100 || o.route.weights[stable.service] == nil {
             if stable.modelReady > 0 {
                 var desired: [String: Int?] = [stable.service: 100]
@@ -199,6 +200,32 @@ struct PlanBuilder {
                     result: "\(stable.service)=100", message: "route all traffic to the stable revision", event: true)
             }
         }
+    }
+
+    /// Applies the autoscaler's decision to the stable revision (steady state only: during a rollout the step
+    /// sizing decides the candidate and the stable fleet is kept for a rollback).
+    mutating func autoscale(stable: RevisionObservation) {
+        guard spec.autoscaling.enabled, stable.exists else {
+            status.autoscaling = nil
+            status.conditions.removeAll { $0.type == RolloutConditionType.autoscalingActive }
+            return
+        }
+        guard let decision = o.autoscale else { return }
+        status.autoscaling = AutoscalingStatus(
+            desiredReplicas: decision.desiredReplicas, rule: decision.rule, message: decision.message, time: now)
+        if let reason = decision.holdReason {
+            setCondition(RolloutConditionType.autoscalingActive, "False", "MetricsMissing", reason)
+        } else {
+            setCondition(RolloutConditionType.autoscalingActive, "True", "Scaling", decision.message)
+        }
+        guard decision.desiredReplicas != stable.desiredReplicas else { return }
+        actions.append(.scale(deployment: stable.deployment, replicas: decision.desiredReplicas))
+        var inputs = decision.inputs
+        inputs["deployment"] = stable.deployment
+        inputs["from"] = String(stable.desiredReplicas)
+        record(
+            .scale, rule: "autoscale-" + decision.rule, inputs: inputs, result: "replicas=\(decision.desiredReplicas)",
+            message: "scale \(stable.deployment) to \(decision.desiredReplicas): \(decision.message)", event: true)
     }
 
     // MARK: - Rollout
