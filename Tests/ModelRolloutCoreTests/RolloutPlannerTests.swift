@@ -67,6 +67,19 @@ import Testing
         return status
     }()
 
+    /// A status in the middle of rolling r1 → r2: started at t0, at `step` (nil: before the first weight).
+    static func rolling(step: Int?, stableReplicas: Int = 2) -> ModelRolloutStatus {
+        var status = steadyStatus
+        status.candidateDeployment = "r2"
+        status.candidateService = "r2"
+        status.rolloutStartedAt = t0
+        status.stableReplicasAtStart = stableReplicas
+        status.currentStep = step
+        status.stepStartedAt = step == nil ? nil : t0
+        status.phase = .progressing
+        return status
+    }
+
     @Test func adoptsTheRouteAndStaysSteady() {
         let plan = Self.round(
             spec: Self.spec(deployment: "r1"), status: ModelRolloutStatus(), route: ["r1": 1], at: 0,
@@ -176,14 +189,7 @@ import Testing
     }
 
     @Test func inconclusiveAnalysisNeverPasses() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.stableReplicasAtStart = 2
-        status.currentStep = 0
-        status.stepStartedAt = Self.t0
-        status.phase = .progressing
+        let status = Self.rolling(step: 0)
         let plan = Self.round(
             spec: Self.spec(), status: status, route: ["r1": 90, "r2": 10], at: 500,
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 1)],
@@ -194,14 +200,7 @@ import Testing
     }
 
     @Test func failedAnalysesRollBackAndRemoveTheCandidate() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.stableReplicasAtStart = 2
-        status.currentStep = 1
-        status.stepStartedAt = Self.t0
-        status.phase = .progressing
+        let status = Self.rolling(step: 1)
         let route = ["r1": 50, "r2": 50]
         let revisions = [
             "r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 1),
@@ -231,14 +230,7 @@ import Testing
     }
 
     @Test func rollbackPrescalesStableAndMovesWeightAsCapacityReturns() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.stableReplicasAtStart = 4
-        status.currentStep = 1
-        status.stepStartedAt = Self.t0
-        status.phase = .progressing
+        let status = Self.rolling(step: 1, stableReplicas: 4)
         let route = ["r1": 50, "r2": 50]
         // Someone scaled stable down to 1; the candidate's analysis fails (failureLimit 1).
         var spec = Self.spec()
@@ -259,12 +251,7 @@ import Testing
     }
 
     @Test func aFailedCandidatePodRollsBackBeforeAnyTraffic() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.stableReplicasAtStart = 2
-        status.phase = .progressing
+        let status = Self.rolling(step: nil)
         let plan = Self.round(
             spec: Self.spec(), status: status, route: ["r1": 100], at: 20,
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 0, failed: 1)])
@@ -275,13 +262,8 @@ import Testing
     }
 
     @Test func readinessTimeoutRollsBack() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
+        var status = Self.rolling(step: nil)
         status.waitingSince = Self.t0
-        status.stableReplicasAtStart = 2
-        status.phase = .progressing
         let plan = Self.round(
             spec: Self.spec(), status: status, route: ["r1": 100], at: 601,
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 0, loading: 1)])
@@ -290,14 +272,7 @@ import Testing
     }
 
     @Test func theRouteAheadOfTheStatusIsAdoptedNotRewritten() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.stableReplicasAtStart = 2
-        status.currentStep = 0
-        status.stepStartedAt = Self.t0
-        status.phase = .progressing
+        let status = Self.rolling(step: 0)
         // The 50 % write landed but its status write was lost.
         let plan = Self.round(
             spec: Self.spec(), status: status, route: ["r1": 50, "r2": 50], at: 200,
@@ -308,14 +283,7 @@ import Testing
     }
 
     @Test func abortMovesTrafficBackAndEndsSteady() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.stableReplicasAtStart = 2
-        status.currentStep = 1
-        status.stepStartedAt = Self.t0
-        status.phase = .progressing
+        let status = Self.rolling(step: 1)
         let plan = Self.round(
             spec: Self.spec(deployment: "r1"), status: status, route: ["r1": 50, "r2": 50], at: 30,
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 1)])
@@ -327,8 +295,7 @@ import Testing
     }
 
     @Test func processLevelProbesGetTheFullFleetBeforeAnyWeight() {
-        var status = Self.steadyStatus
-        status.phase = .steady
+        let status = Self.steadyStatus
         var plan = Self.round(
             spec: Self.spec(), status: status, route: ["r1": 100], at: 0,
             revisions: [
@@ -380,11 +347,7 @@ import Testing
     }
 
     @Test func pausedHoldsEverything() {
-        var status = Self.steadyStatus
-        status.candidateDeployment = "r2"
-        status.candidateService = "r2"
-        status.rolloutStartedAt = Self.t0
-        status.phase = .progressing
+        let status = Self.rolling(step: nil)
         let plan = Self.round(
             spec: Self.spec(paused: true), status: status, route: ["r1": 100], at: 0,
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 1)])
