@@ -89,7 +89,11 @@ enum EventConversion {
         if let related = e["related"] { e["related"] = compactReference(related) }
         var source = compactReference(e["source"]) ?? [:]
         if derivedSourceIsEmpty, source == derivedSource(e) { source = [:] }
-        e["source"] = (source.objectValue?.isEmpty ?? true) ? nil : source
+        if source.objectValue?.isEmpty ?? true {
+            e["source"] = nil
+        } else {
+            e["source"] = source
+        }
         return e
     }
 
