@@ -7,12 +7,15 @@ import Foundation
 /// 1. `no-metrics` — no usable arrival rate, or no per-replica capacity (neither a measured throughput nor
 ///    `spec.replicaThroughput`), or a non-positive `targetUtilization`: hold at `currentReplicas` and say why
 ///    in `holdReason`.
-/// 2. The recommendation. Capacity per ready replica `C = throughput × targetUtilization`; horizon
-///    `H = coldStartSeconds` (any pod ordered now is routable only after it). Demand at the horizon
-///    `λ_H = rate + max(0, trend) × H` — a falling trend is never extrapolated, so scale-down follows the
-///    current rate. Backlog `B` = waiting requests on ready replicas beyond `targetWaitingPerReplica` each,
-///    drained over `D = max(30 s, H / 2)`. `N = ceil(λ_H / C + B / (C × D))`, at least 1 unless the rate is 0
-///    and nothing is in flight, clamped to `[minReplicas, maxReplicas]`. Loading pods are part of
+/// 2. The recommendation. Throughput per ready replica `μ` (measured, else configured), planning capacity
+///    `C = μ × targetUtilization`; horizon `H = coldStartSeconds` (any pod ordered now is routable only after
+///    it). Demand at the horizon `λ_H = rate + max(0, trend) × H` — a falling trend is never extrapolated, so
+///    scale-down follows the current rate. Backlog `B` = waiting requests on ready replicas beyond
+///    `targetWaitingPerReplica` each, to drain within `D = max(30 s, H / 2)`; the spare of a fleet sized at
+///    `targetUtilization`, `λ_H × (1 / targetUtilization − 1)`, drains it first, replicas are added only for
+///    the rest: `N = ceil(λ_H / C + max(0, B / D − spare) / μ)`, at least 1 unless the rate is 0 and nothing
+///    is in flight, clamped to `[minReplicas, maxReplicas]`. (A backlog that piled up while pods load is
+///    therefore not answered with more pods, as a queue-driven HPA would.) Loading pods are part of
 ///    `currentReplicas` and arrive (ETA `max(0, H − age)`) before anything ordered now, so `N` is the whole
 ///    fleet: pods are never added for demand the loading ones will serve (no overshoot while they load).
 /// 3. Scale-up (`N > currentReplicas`): at once, in one step, to `N` — rule `forecast` (demand at the horizon
@@ -77,7 +80,9 @@ public enum Autoscaler {
         let tolerated = spec.targetWaitingPerReplica.isFinite ? max(0, spec.targetWaitingPerReplica) : 0
         let excessBacklog = max(0, fleet.waiting - tolerated * Double(fleet.ready))
         let forecastReplicas = forecast / capacity
-        let backlogReplicas = excessBacklog / (capacity * drainSeconds)
+        // The fleet sized for the forecast runs below full load; that spare drains the backlog first.
+        let spare = forecast * max(0, 1 / spec.targetUtilization - 1)
+        let backlogReplicas = max(0, excessBacklog / drainSeconds - spare) / throughput
         let idle = rate == 0 && fleet.inFlight == 0
         let needed = max(idle ? 0 : 1, replicaCount(forecastReplicas + backlogReplicas, cap: upper))
         let recommendation = min(max(needed, lower), upper)
