@@ -25,6 +25,7 @@
 #   patch-strategic-cr strategic patch on a CR is refused (415)
 #   patch-status       patch --subresource=status changes status only
 #   apply-builtin      apply a ConfigMap, then a changed one -> "configured"
+#   events-v1          an events.k8s.io/v1 Event about the ConfigMap shows in get events (core/v1) and describe
 #   scale              kubectl scale on a CR with a scale subresource
 #   wait-condition     wait --for=condition=Ready after a status write
 #   ssa                apply --server-side creates, re-applies, conflicts without --force-conflicts
@@ -187,6 +188,32 @@ t_patch_status() {
         expect '^2 m3$' k get widget w1 -n $NS -o jsonpath='{.status.replicas} {.spec.model}'
 }
 t_apply_builtin() { expect 'configmap/settings configured' k apply -f "$FIX/configmap-changed.yaml"; }
+create_event_v1() {
+    local uid now
+    uid=$(k get configmap settings -n $NS -o jsonpath='{.metadata.uid}') || return 1
+    now=$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)
+    k create -f - <<EOF
+apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: settings.conformance, namespace: $NS}
+eventTime: "$now"
+reportingController: example.com/conformance
+reportingInstance: conformance-0
+action: Check
+reason: Conformed
+type: Normal
+note: checked through events.k8s.io
+regarding: {apiVersion: v1, kind: ConfigMap, name: settings, namespace: $NS, uid: "$uid"}
+EOF
+}
+t_events_v1() {
+    expect 'settings\.conformance created' create_event_v1 &&
+        expect 'Normal +Conformed +configmap/settings +checked through events\.k8s\.io' k get events -n $NS &&
+        expect '^checked through events\.k8s\.io$' k get events -n $NS --field-selector involvedObject.name=settings \
+            -o jsonpath='{.items[0].message}' &&
+        expect 'Normal +Conformed +.* example\.com/conformance.* checked through events\.k8s\.io' \
+            k describe configmap settings -n $NS
+}
 t_scale() {
     expect 'widget.example.com/w1 scaled' k scale widget w1 -n $NS --replicas=5 &&
         expect '^5$' k get widget w1 -n $NS -o jsonpath='{.spec.replicas}'
@@ -329,6 +356,7 @@ check patch-strategic t_patch_strategic
 check patch-strategic-cr t_patch_strategic_cr
 check patch-status t_patch_status
 check apply-builtin t_apply_builtin
+check events-v1 t_events_v1
 check scale t_scale
 check wait-condition t_wait_condition
 check ssa t_ssa
