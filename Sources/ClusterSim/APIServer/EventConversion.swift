@@ -12,7 +12,8 @@ import KubeCore
 /// | `reportingController` | `reportingComponent` |
 /// | `reportingInstance` | `reportingInstance` |
 /// | `deprecatedSource` | `source` |
-/// | `deprecatedFirstTimestamp` / `deprecatedLastTimestamp` / `deprecatedCount` | `firstTimestamp` / `lastTimestamp` / `count` |
+/// | `deprecatedFirstTimestamp` / `deprecatedLastTimestamp` | `firstTimestamp` / `lastTimestamp` |
+/// | `deprecatedCount` | `count` |
 /// | `eventTime`, `series`, `action`, `reason`, `related`, `type`, `metadata` | the same |
 ///
 /// The core view shows `source.component`/`source.host` from `reportingComponent`/`reportingInstance` when no
