@@ -228,10 +228,10 @@ final class Simulation {
         if policy.usesDeploymentSync { events.schedule(.deploymentSync, at: 1) }
         let arrivals = workload.arrivals
         while true {
-            let arrival = nextArrival < arrivals.count ? arrivals[nextArrival] : .infinity
+            var arrival = nextArrival < arrivals.count ? arrivals[nextArrival] : .infinity
+            if arrival >= scenario.end { arrival = .infinity }
             let eventTime = events.nextTime
-            if arrival <= eventTime {
-                guard arrival < scenario.end else { break }
+            if arrival <= eventTime, arrival.isFinite {
                 now = arrival
                 route(Int32(nextArrival))
                 nextArrival += 1
@@ -374,7 +374,9 @@ final class Simulation {
         let r = Int(request)
         let wait = now - workload.arrivals[r]
         let prefill = engine.prefillSeconds(promptTokens: Int(workload.promptTokens[r]))
-        ttft[r] = Float(wait + prefill)
+        // A client whose first token would come after its timeout has gone by then (vLLM aborts the request).
+        ttft[r] = wait + prefill > timeout ? -1 : Float(wait + prefill)
+        guard wait + prefill <= timeout else { return }
         replicas[pod].running += 1
         let itl = engine.interTokenLatency(batch: replicas[pod].running)
         let target = replicas[pod].tokens + Double(workload.outputTokens[r]) + prefill / itl
