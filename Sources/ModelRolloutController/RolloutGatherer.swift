@@ -28,11 +28,18 @@ struct StepBaseline: Sendable {
 /// The autoscaler's carried state for one ModelRollout (in memory: a restarted controller re-learns the rates).
 struct AutoscaleMemory: Sendable {
     var revision: String
-    var arrivals = ArrivalEstimator()
+    var arrivals: ArrivalEstimator
     var throughput = ThroughputEstimator()
     var memory = AutoscalerMemory()
     var lastEvaluation: Date?
     var lastDecision: AutoscaleDecision?
+
+    /// The arrival rate is smoothed over a quarter of the planning cold start (at most 30 s) but never fewer
+    /// than three evaluations: short enough to see a surge well within the horizon it must be served by.
+    init(revision: String, coldStartSeconds: Double, evaluationSeconds: Double) {
+        self.revision = revision
+        arrivals = ArrivalEstimator(window: max(3 * evaluationSeconds, min(30, coldStartSeconds / 4)))
+    }
 }
 
 /// In-memory state of the gatherers, keyed by pod and by ModelRollout.

@@ -259,8 +259,11 @@ final class RolloutReconciler: Reconciler, Sendable {
         key: ObjectKey, stable: RevisionObservation, pods: [GatheredPod], namespace: String, spec: ModelRolloutSpec,
         status: ModelRolloutStatus, now: Date
     ) async -> AutoscaleDecision? {
-        var state = await gatherer.memory.autoscale(key) ?? AutoscaleMemory(revision: stable.deployment)
-        if state.revision != stable.deployment { state = AutoscaleMemory(revision: stable.deployment) }
+        let coldStart = LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart)
+        let fresh = AutoscaleMemory(
+            revision: stable.deployment, coldStartSeconds: coldStart, evaluationSeconds: options.resyncInterval)
+        var state = await gatherer.memory.autoscale(key) ?? fresh
+        if state.revision != stable.deployment { state = fresh }
         if let last = state.lastEvaluation, now.timeIntervalSince(last) < options.resyncInterval * 0.9,
             let decision = state.lastDecision
         {
@@ -296,8 +299,7 @@ final class RolloutReconciler: Reconciler, Sendable {
             time: time, spec: spec.autoscaling, currentReplicas: stable.desiredReplicas, replicas: replicas,
             arrivalRate: samples.isEmpty ? nil : state.arrivals.rate, arrivalTrend: state.arrivals.trend,
             measuredThroughput: state.throughput.throughput,
-            coldStartSeconds: LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart),
-            memory: state.memory)
+            coldStartSeconds: coldStart, memory: state.memory)
         let decision = Autoscaler.decide(input)
         state.memory = decision.memory
         state.lastEvaluation = now
