@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func nilUntilEnoughObservations() {
-        var estimator = ArrivalEstimator()
+        var estimator = ArrivalEstimator(window: 20)
         #expect(estimator.rate == nil)
         estimator.observe(time: 0, completedTotal: 0, inFlight: 0)
         #expect(estimator.rate == nil)
@@ -58,10 +58,20 @@ import Testing
         InFlightCase(completedPerStep: 0, inFlightPerStep: -30, expected: 0),
     ])
     func arrivalsAreCompletionsPlusInFlightChange(_ c: InFlightCase) {
-        var estimator = ArrivalEstimator()
+        var estimator = ArrivalEstimator(window: 20)
         estimator.observe(time: 0, completedTotal: 0, inFlight: 100)
         estimator.observe(time: 10, completedTotal: c.completedPerStep, inFlight: 100 + c.inFlightPerStep)
         #expect(estimator.rate == c.expected)
+    }
+
+    @Test func shortIntervalsAreMergedIntoOneSample() {
+        var estimator = ArrivalEstimator()
+        estimator.observe(time: 0, completedTotal: 0, inFlight: 0)
+        estimator.observe(time: 5, completedTotal: 500, inFlight: 0)
+        estimator.observe(time: 10, completedTotal: 500, inFlight: 0)
+        #expect(estimator.rate == nil)
+        estimator.observe(time: 15, completedTotal: 600, inFlight: 0)
+        #expect(estimator.rate == 40)
     }
 
     @Test func counterGoingDownYieldsNoSample() {
@@ -117,7 +127,7 @@ import Testing
         IgnoredCase(time: 20, completed: 500, inFlight: -3),
     ])
     func badObservationsAreIgnored(_ c: IgnoredCase) {
-        var estimator = ArrivalEstimator()
+        var estimator = ArrivalEstimator(window: 20)
         estimator.observe(time: 0, completedTotal: 0, inFlight: 0)
         estimator.observe(time: 10, completedTotal: 100, inFlight: 0)
         let before = estimator
@@ -174,5 +184,6 @@ import Testing
         #expect(ArrivalEstimator(window: 0).window == 30)
         #expect(ArrivalEstimator(window: .nan).window == 30)
         #expect(ArrivalEstimator(window: 60).window == 60)
+        #expect(ArrivalEstimator(window: 60).minimumInterval == 30)
     }
 }

@@ -76,6 +76,12 @@ import Testing
             name: "backlog the spare drains: no extra pod", current: 1, ready: 1, waitingPerReady: 60, rate: 8,
             coldStart: 60, desired: 1, rule: "steady"),
         RuleCase(
+            name: "backlog still there when a new pod would arrive", current: 2, ready: 2, waitingPerReady: 1000,
+            rate: 16, desired: 3, rule: "backlog"),
+        RuleCase(
+            name: "backlog a loading pod will drain: no extra pod", current: 3, ready: 2, waitingPerReady: 1000,
+            loadingAges: [200], rate: 16, desired: 3, rule: "hold-loading"),
+        RuleCase(
             name: "loading pods count: 2 ready + 2 loading carry 28", current: 4, ready: 2, waitingPerReady: 40,
             loadingAges: [100, 200], rate: 28, desired: 4, rule: "steady"),
         RuleCase(name: "capped at maxReplicas", current: 4, ready: 4, rate: 200, desired: 10, rule: "bounds"),
@@ -240,14 +246,15 @@ import Testing
         func isReady(_ pod: Pod, _ now: Double) -> Bool { now - pod.created >= coldStart }
         while time <= until {
             let readyCount = pods.filter { isReady($0, time) }.count
+            var served = 0.0
             if time > 0 {
                 let arrivals = demand(time - step / 2) * step
-                let served = min(queue + arrivals, Double(readyCount) * throughput * step)
+                served = min(queue + arrivals, Double(readyCount) * throughput * step)
                 queue += arrivals - served
                 completed += served
             }
             // Little's law with ~2 s per request for the running ones.
-            let running = min(queue + 1, Double(readyCount) * throughput) * 2
+            let running = served / step * 2
             estimator.observe(time: time, completedTotal: completed, inFlight: queue + running)
             let replicas = pods.map { pod in
                 isReady(pod, time)

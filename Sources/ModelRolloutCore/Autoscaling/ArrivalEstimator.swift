@@ -3,15 +3,17 @@ import Foundation
 /// Estimates the request arrival rate of a model (all its pods) and its trend from scraped cumulative counters,
 /// for the autoscaler's forecast. Pure value type: the caller feeds observations with its own clock.
 ///
-/// Each pair of observations gives one raw arrival sample: completions per second plus the change of the
-/// requests in flight per second (a request that arrived is either completed or still in flight). The samples
+/// Each pair of observations at least ``minimumInterval`` apart gives one raw arrival sample: completions per
+/// second plus the change of the requests in flight per second (a request that arrived has either left or is
+/// still in flight). The samples
 /// are smoothed with Holt's linear method (level + trend), both with time constant `window`, so a steady ramp
 /// is tracked without the lag of a plain moving average (a 20 → 60 req/s ramp over 5 minutes is learned to
 /// ~80 % of its slope within 90 s at a 15 s scrape interval). Three guards
 /// keep the estimate honest:
 /// - **Level shifts.** A sample further from the prediction than Poisson noise allows (4 σ, plus 15 % of the
-///   level for burstiness) is a step in demand: the level jumps to it and the trend is left alone, so a step
-///   never shows up as a steep trend that would be extrapolated over a whole cold start.
+///   level for burstiness) is a step in demand: the level jumps to it and the trend goes back to what it was
+///   before the previous sample (which probably held the start of the step), so a step never shows up as a
+///   steep trend that would be extrapolated over a whole cold start.
 /// - **Significance.** The reported trend is shrunk towards zero by 1.5 standard errors (estimated from the
 ///   spread of the slope samples), so noise at steady load does not forecast phantom growth over a long
 ///   horizon (Poisson load at 40 req/s: the forecast 4 minutes out stays within ~7 req/s of the rate).
@@ -35,6 +37,10 @@ public struct ArrivalEstimator: Sendable, Hashable, Codable {
     private var lastInFlight: Double = 0
     /// True when the previous sample was dropped as a suspected counter artefact.
     private var droppedSpike: Bool = false
+    /// The slope and its variance before the latest update, restored when the next sample turns out to be a
+    /// level shift (the latest interval probably held the start of the step).
+    private var previousSlope: Double = 0
+    private var previousSlopeVariance: Double = 0
 
     /// Noise multiple beyond which a sample is a level shift rather than noise.
     static let shiftSigmas = 4.0
@@ -54,6 +60,9 @@ public struct ArrivalEstimator: Sendable, Hashable, Codable {
     /// Feed cumulative counters as scraped: completed requests (all pods of the model) and requests in flight
     /// (running + waiting) at `time`. Counter resets (a total going down, pods leaving) must not produce
     /// negative or huge rates. Non-finite or negative values and times not after the previous one are ignored.
+    /// `completedTotal` must count every request that left the engine, aborted and timed-out ones included
+    /// (all `finished_reason`s of `vllm:request_success_total`): otherwise timeouts under overload look like a
+    /// drop in demand, and the recovery afterwards like a rising trend.
     public mutating func observe(time: Double, completedTotal: Double, inFlight: Double) {
         guard time.isFinite, completedTotal.isFinite, completedTotal >= 0, inFlight.isFinite, inFlight >= 0 else {
             return
@@ -65,6 +74,8 @@ public struct ArrivalEstimator: Sendable, Hashable, Codable {
         let dt = time - previousTime
         guard dt > 0 else { return }
         let completed = completedTotal - lastCompleted
+        // Short intervals are mostly noise: wait until one spans at least half a window (a reset still rebases).
+        guard dt >= minimumInterval || completed < 0 else { return }
         let inFlightChange = inFlight - lastInFlight
         rebase(time: time, completedTotal: completedTotal, inFlight: inFlight)
         // A total going down means pods left or restarted: the difference means nothing.
@@ -72,6 +83,9 @@ public struct ArrivalEstimator: Sendable, Hashable, Codable {
         let sample = max(0, (completed + inFlightChange) / dt)
         add(sample: sample, dt: dt)
     }
+
+    /// Observations closer together than this are merged into one sample, in seconds (`window / 2`).
+    public var minimumInterval: Double { window / 2 }
 
     /// Arrivals per second (completions/s + d(inFlight)/dt), smoothed; nil until two observations exist.
     public var rate: Double? { level }
@@ -115,12 +129,16 @@ public struct ArrivalEstimator: Sendable, Hashable, Codable {
         droppedSpike = false
         if abs(residual) > tolerance {
             level = sample
+            slope = previousSlope
+            slopeVariance = previousSlopeVariance
             return
         }
         let alpha = 1 - exp(-dt / window)
         let beta = alpha
         let updated = alpha * sample + (1 - alpha) * predicted
         let slopeSample = (updated - current) / dt
+        previousSlope = slope
+        previousSlopeVariance = slopeVariance
         let deviation = slopeSample - slope
         slopeVariance = beta * deviation * deviation + (1 - beta) * slopeVariance
         slope = beta * slopeSample + (1 - beta) * slope

@@ -10,12 +10,14 @@ import Foundation
 /// 2. The recommendation. Throughput per ready replica `μ` (measured, else configured), planning capacity
 ///    `C = μ × targetUtilization`; horizon `H = coldStartSeconds` (any pod ordered now is routable only after
 ///    it). Demand at the horizon `λ_H = rate + max(0, trend) × H` — a falling trend is never extrapolated, so
-///    scale-down follows the current rate. Backlog `B` = waiting requests on ready replicas beyond
-///    `targetWaitingPerReplica` each, to drain within `D = max(30 s, H / 2)`; the spare of a fleet sized at
-///    `targetUtilization`, `λ_H × (1 / targetUtilization − 1)`, drains it first, replicas are added only for
-///    the rest: `N = ceil(λ_H / C + max(0, B / D − spare) / μ)`, at least 1 unless the rate is 0 and nothing
-///    is in flight, clamped to `[minReplicas, maxReplicas]`. (A backlog that piled up while pods load is
-///    therefore not answered with more pods, as a queue-driven HPA would.) Loading pods are part of
+///    scale-down follows the current rate. Backlog: the waiting requests on ready replicas beyond
+///    `targetWaitingPerReplica` each, projected to the horizon (`B_H`: it grows while demand exceeds the
+///    ready capacity and shrinks as loading pods arrive at their ETA — a pod ordered now can only help with
+///    what is left then), to drain within `D = max(30 s, H / 2)`. The spare of a fleet sized at
+///    `targetUtilization`, `λ_H × (1 / targetUtilization − 1)`, drains it first; replicas are added only for
+///    the rest: `N = ceil(λ_H / C + max(0, B_H / D − spare) / μ)`, at least 1 unless the rate is 0 and
+///    nothing is in flight, clamped to `[minReplicas, maxReplicas]`. (A backlog that piled up while pods load
+///    is therefore not answered with more pods, as a queue-driven HPA would.) Loading pods are part of
 ///    `currentReplicas` and arrive (ETA `max(0, H − age)`) before anything ordered now, so `N` is the whole
 ///    fleet: pods are never added for demand the loading ones will serve (no overshoot while they load).
 /// 3. Scale-up (`N > currentReplicas`): at once, in one step, to `N` — rule `forecast` (demand at the horizon
@@ -36,6 +38,9 @@ import Foundation
 public enum Autoscaler {
     /// Scale-down changes within this share of the current replicas are ignored.
     public static let scaleDownTolerance = 0.1
+    /// The share of the horizon over which a rising trend is extrapolated (1: the whole cold start, as a ramp
+    /// that keeps going needs; lower values trade ramp lead for less overshoot when a ramp stops).
+    public static let trendHorizonShare = 1.0
     /// The shortest horizon over which a backlog is planned to drain, in seconds.
     public static let minimumDrainSeconds = 30.0
 
@@ -75,14 +80,16 @@ public enum Autoscaler {
         let capacity = throughput * spec.targetUtilization
         let horizon = horizonSeconds(input)
         let trend = input.arrivalTrend.flatMap { $0.isFinite ? $0 : nil } ?? 0
-        let forecast = rate + max(0, trend) * horizon
+        let forecast = rate + max(0, trend) * horizon * trendHorizonShare
         let drainSeconds = max(minimumDrainSeconds, horizon / 2)
         let tolerated = spec.targetWaitingPerReplica.isFinite ? max(0, spec.targetWaitingPerReplica) : 0
         let excessBacklog = max(0, fleet.waiting - tolerated * Double(fleet.ready))
         let forecastReplicas = forecast / capacity
         // The fleet sized for the forecast runs below full load; that spare drains the backlog first.
         let spare = forecast * max(0, 1 / spec.targetUtilization - 1)
-        let backlogReplicas = max(0, excessBacklog / drainSeconds - spare) / throughput
+        let projectedBacklog = fleet.projectBacklog(
+            excessBacklog, rate: rate, growth: max(0, trend), throughput: throughput, horizon: horizon)
+        let backlogReplicas = max(0, projectedBacklog / drainSeconds - spare) / throughput
         let idle = rate == 0 && fleet.inFlight == 0
         let needed = max(idle ? 0 : 1, replicaCount(forecastReplicas + backlogReplicas, cap: upper))
         let recommendation = min(max(needed, lower), upper)
@@ -92,7 +99,10 @@ public enum Autoscaler {
         inputs["capacity"] = format(capacity)
         inputs["forecast"] = format(forecast)
         inputs["recommendation"] = "\(recommendation)"
-        if excessBacklog > 0 { inputs["drain"] = format(drainSeconds) + "s" }
+        if excessBacklog > 0 {
+            inputs["drain"] = format(drainSeconds) + "s"
+            inputs["backlogAtHorizon"] = format(projectedBacklog)
+        }
 
         let demand =
             "forecast \(format(forecast)) req/s at +\(format(horizon))s (rate \(format(rate)), trend "
@@ -212,6 +222,25 @@ public enum Autoscaler {
         /// When the last loading pod is expected to be ready, in seconds from now.
         func latestETA(horizon: Double) -> Double? {
             loadingAges.map { max(0, horizon - $0) }.max()
+        }
+
+        /// The backlog left at `horizon`: it grows by demand (`rate + growth × t`) beyond the capacity of the
+        /// ready replicas plus the loading ones that have arrived by `t` (pods ordered but not listed arrive at
+        /// the horizon), never below zero. Integrated in at most 60 steps.
+        func projectBacklog(
+            _ backlog: Double, rate: Double, growth: Double, throughput: Double, horizon: Double
+        ) -> Double {
+            guard horizon > 0, backlog > 0 else { return backlog }
+            let unlisted = max(0, coming - loadingAges.count)
+            let etas = loadingAges.map { max(0, horizon - $0) } + Array(repeating: horizon, count: unlisted)
+            let step = horizon / 60
+            var left = backlog
+            for index in 0..<60 {
+                let middle = (Double(index) + 0.5) * step
+                let serving = Double(ready + etas.filter { $0 <= middle }.count)
+                left = max(0, left + (rate + growth * middle - serving * throughput) * step)
+            }
+            return left
         }
 
         private func nonNegative(_ value: Double?) -> Double {
