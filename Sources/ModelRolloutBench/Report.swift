@@ -13,7 +13,8 @@ public struct AcceptanceCheck: Sendable, Hashable {
     public static func evaluate(_ report: BenchmarkReport) -> [AcceptanceCheck] {
         var checks: [AcceptanceCheck] = []
         func add(_ scenario: String, _ requirement: String, _ measured: String, _ passed: Bool) {
-            checks.append(AcceptanceCheck(scenario: scenario, requirement: requirement, measured: measured, passed: passed))
+            checks.append(
+                AcceptanceCheck(scenario: scenario, requirement: requirement, measured: measured, passed: passed))
         }
         for result in report.scenarios {
             let name = result.scenario.name
@@ -140,7 +141,8 @@ extension BenchmarkReport {
                     "\"peakReplicas\": \(number(policy.peakReplicas, 1))",
                     "\"timeToCapacitySeconds\": \(policy.timeToCapacitySeconds.map { number($0, 1) } ?? "null")",
                 ]
-                lines.append("        {" + fields.joined(separator: ", ") + "}" + (p < result.policies.count - 1 ? "," : ""))
+                lines.append(
+                    "        {" + fields.joined(separator: ", ") + "}" + (p < result.policies.count - 1 ? "," : ""))
             }
             lines.append("      ]")
             lines.append("    }" + (s < scenarios.count - 1 ? "," : ""))
@@ -158,7 +160,8 @@ extension BenchmarkReport {
     private func cells(_ policy: PolicyResult) -> [String] {
         let ttc: String
         if let value = policy.timeToCapacitySeconds {
-            ttc = String(format: "%.0f s", value)
+            ttc =
+                String(format: "%.0f s", value)
                 + (policy.capacityReachedSeeds < policy.runs.count
                     ? " (\(policy.capacityReachedSeeds)/\(policy.runs.count))" : "")
         } else {
@@ -199,7 +202,8 @@ extension BenchmarkReport {
         if !checks.isEmpty {
             lines += ["", "acceptance (issue 4):"]
             for check in checks {
-                lines.append("  \(check.passed ? "PASS" : "FAIL")  \(check.scenario): \(check.requirement): \(check.measured)")
+                lines.append(
+                    "  \(check.passed ? "PASS" : "FAIL")  \(check.scenario): \(check.requirement): \(check.measured)")
             }
         }
         return lines.joined(separator: "\n")
@@ -218,7 +222,8 @@ extension BenchmarkReport {
             "",
             "**Method.** Engine per replica (8B-class model on one H100, vLLM continuous batching): concurrency "
                 + "limit \(engine.concurrencyLimit); TTFT = queue wait + prefill "
-                + "(\(num(engine.prefillBase * 1000, 1)) ms + \(num(engine.prefillPerToken * 1000, 2)) ms/prompt token); "
+                + "(\(num(engine.prefillBase * 1000, 1)) ms + \(num(engine.prefillPerToken * 1000, 2)) ms/prompt "
+                + "token); "
                 + "inter-token latency \(num(engine.itlBatchOne * 1000, 1)) ms at batch 1 rising linearly to "
                 + "\(num(engine.itlGrowthAtLimit, 2))× at the limit; prompts \(engine.promptTokens.lowerBound)–"
                 + "\(engine.promptTokens.upperBound) and outputs \(engine.outputTokens.lowerBound)–"
@@ -241,8 +246,11 @@ extension BenchmarkReport {
             lines.append("- `\(policy.rawValue)`: \(policy.summary)")
         }
         for result in scenarios {
-            lines += ["", "**\(result.scenario.name)** — \(cell(result.scenario.summary)); baseline TTFT p95 "
-                + "\(sec(result.baselineTtftP95))", ""]
+            lines += [
+                "",
+                "**\(result.scenario.name)** — \(cell(result.scenario.summary)); baseline TTFT p95 "
+                    + "\(sec(result.baselineTtftP95))", "",
+            ]
             lines.append("| " + Self.columns.joined(separator: " | ") + " |")
             lines.append("| --- " + String(repeating: "| ---: ", count: Self.columns.count - 1) + "|")
             for policy in result.policies {
@@ -251,7 +259,10 @@ extension BenchmarkReport {
         }
         let checks = AcceptanceCheck.evaluate(self)
         if !checks.isEmpty {
-            lines += ["", "**Acceptance (issue 4)**", "", "| scenario | requirement | measured | |", "| --- | --- | --- | --- |"]
+            lines += [
+                "", "**Acceptance (issue 4)**", "", "| scenario | requirement | measured | |",
+                "| --- | --- | --- | --- |",
+            ]
             for check in checks {
                 lines.append(
                     "| \(check.scenario) | \(cell(check.requirement)) | \(cell(check.measured)) | "

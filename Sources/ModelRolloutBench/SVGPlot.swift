@@ -65,7 +65,8 @@ public enum SVGPlot {
                     + "stroke=\"#333\"/>")
             for (y, label) in ticks {
                 svg.append(
-                    "<line x1=\"\(left)\" y1=\"\(f(y))\" x2=\"\(left + plotWidth)\" y2=\"\(f(y))\" stroke=\"#e5e5e5\"/>")
+                    "<line x1=\"\(left)\" y1=\"\(f(y))\" x2=\"\(left + plotWidth)\" y2=\"\(f(y))\" stroke=\"#e5e5e5\"/>"
+                )
                 svg.append("<text x=\"\(left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label)</text>")
             }
             svg.append(
@@ -104,7 +105,9 @@ public enum SVGPlot {
             let widthAttr = policy.policy == .modelrollout ? "2.5" : "1.5"
             guard let first = policy.runs.first else { continue }
             let ttft = meanSeries(policy.runs.map(\.series.ttftP95))
-            svg.append(polyline(first.series.ttftTimes.map { $0 + TimeSeries.ttftWindow / 2 }, ttft, x, yTTFT, color, widthAttr))
+            svg.append(
+                polyline(
+                    first.series.ttftTimes.map { $0 + TimeSeries.ttftWindow / 2 }, ttft, x, yTTFT, color, widthAttr))
             let pods = meanSeries(policy.runs.map(\.series.replicas))
             svg.append(polyline(first.series.replicaTimes, pods, x, yPods, color, widthAttr))
             let ly = top + 20 + Double(i) * 20

@@ -37,10 +37,14 @@ struct BenchPoliciesCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("scenario"), help: ArgumentHelp("A scenario to run (repeatable; default: all).", valueName: "name"))
+    @Option(
+        name: .customLong("scenario"),
+        help: ArgumentHelp("A scenario to run (repeatable; default: all).", valueName: "name"))
     var scenarios: [String] = []
 
-    @Option(name: .customLong("policy"), help: ArgumentHelp("A policy to run (repeatable; default: all).", valueName: "name"))
+    @Option(
+        name: .customLong("policy"),
+        help: ArgumentHelp("A policy to run (repeatable; default: all).", valueName: "name"))
     var policies: [String] = []
 
     @Option(help: ArgumentHelp("Seeds per scenario (1...N).", valueName: "n"))
@@ -92,7 +96,8 @@ struct BenchPoliciesCommand: ParsableCommand {
                 throw CLIError("cannot create \(plot): \(error.localizedDescription)")
             }
             for result in report.scenarios {
-                try write(SVGPlot.chart(result), to: (plot as NSString).appendingPathComponent("\(result.scenario.name).svg"))
+                try write(
+                    SVGPlot.chart(result), to: (plot as NSString).appendingPathComponent("\(result.scenario.name).svg"))
             }
         }
     }

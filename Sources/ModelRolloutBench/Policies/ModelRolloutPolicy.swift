@@ -71,11 +71,14 @@ final class ModelRolloutPolicy: BenchPolicy {
 
     func podModelReady(_ sim: Simulation, pod: Int) {
         let seconds = sim.replicas[pod].coldStart
-        status.loadTime = LoadTimeStatistics.record(seconds, pod: "pod-\(pod)", into: status.loadTime ?? LoadTimeStatus())
+        status.loadTime = LoadTimeStatistics.record(
+            seconds, pod: "pod-\(pod)", into: status.loadTime ?? LoadTimeStatus())
     }
 
     /// The planning cold start as the controller computes it.
-    var planningColdStart: Double { LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart) }
+    var planningColdStart: Double {
+        LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart)
+    }
 
     func rolloutStarted(_ sim: Simulation) {
         let next = sim.addRevision(modelGated: true)
@@ -147,13 +150,16 @@ final class ModelRolloutPolicy: BenchPolicy {
 
     private func plan(_ sim: Simulation) {
         let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeWeights)
-        let capacity = (throughput.throughput ?? spec.autoscaling.replicaThroughput ?? 0)
+        let capacity =
+            (throughput.throughput ?? spec.autoscaling.replicaThroughput ?? 0)
             * spec.autoscaling.targetUtilization
         let observation = RolloutObservation(
             now: Date(timeIntervalSince1970: Self.epoch + sim.now), generation: generation, spec: spec, status: status,
             route: RouteState(found: true, weights: routeWeights),
             stable: revisionObservation(sim, deployment: parties.stable.deployment, service: parties.stable.service),
-            candidate: parties.candidate.map { revisionObservation(sim, deployment: $0.deployment, service: $0.service) },
+            candidate: parties.candidate.map {
+                revisionObservation(sim, deployment: $0.deployment, service: $0.service)
+            },
             retired: parties.retired.map { revisionObservation(sim, deployment: $0.deployment, service: $0.service) },
             analysis: AnalysisOutcome(verdict: .pass, reasons: ["the candidate serves like the stable revision"]),
             replicaCapacity: capacity > 0 ? capacity : nil)
@@ -168,7 +174,9 @@ final class ModelRolloutPolicy: BenchPolicy {
                 applyRouting(sim)
             }
         }
-        if status.candidateDeployment == nil, status.retiredDeployment == nil, status.stableDeployment == spec.deployment {
+        if status.candidateDeployment == nil, status.retiredDeployment == nil,
+            status.stableDeployment == spec.deployment
+        {
             rolloutInProgress = false
         }
     }
@@ -176,7 +184,9 @@ final class ModelRolloutPolicy: BenchPolicy {
     private func applyRouting(_ sim: Simulation) {
         var weights = [Int](repeating: 0, count: sim.revisions.count)
         for (service, weight) in routeWeights {
-            if let index = Self.revisionIndex(service), weights.indices.contains(index) { weights[index] = max(0, weight) }
+            if let index = Self.revisionIndex(service), weights.indices.contains(index) {
+                weights[index] = max(0, weight)
+            }
         }
         sim.setRouting(.weighted(weights))
     }

@@ -50,9 +50,9 @@ public enum PolicyName: String, CaseIterable, Sendable, Hashable, Codable {
             "Knative KPA on in-flight concurrency (target 70 % of 64), 60 s stable / 6 s panic windows, "
                 + "panic at 2×, 2 s tick, scale-down at most ÷2 per tick; model-level readiness; rolling update"
         case .modelrollout:
-            "ModelRollout: the pure Autoscaler (forecast at now + learned cold start, loading pods counted as "
-                + "arriving capacity) every 10 s and RolloutPlanner rollouts (10/50/100 % steps, weight only on "
-                + "model-ready capacity)"
+            "ModelRollout: the pure Autoscaler every 5 s (forecast at now + learned cold start, loading pods as "
+                + "arriving capacity; pods scraped directly) and RolloutPlanner rollouts (10/50/100 % steps, "
+                + "weight only on model-ready capacity)"
         case .oracle:
             "perfect foresight of arrivals and exact cold starts: each pod is created exactly one cold start "
                 + "before it is needed at 80 % utilisation, removed when not needed within a cold start"
