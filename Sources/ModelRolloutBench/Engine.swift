@@ -112,6 +112,8 @@ struct Replica {
     /// Bumped on every change of the next completion, to drop stale completion events.
     var version: UInt32 = 0
     var completed = 0
+    /// Requests the engine dropped because their client gave up (vLLM's `finished_reason="abort"`).
+    var aborted = 0
     /// Integral of `running` over time, for windowed averages (CPU utilisation).
     var runningIntegral: Double = 0
     var integralTime: Double = 0

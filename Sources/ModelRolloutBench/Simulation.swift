@@ -376,7 +376,10 @@ final class Simulation {
         let prefill = engine.prefillSeconds(promptTokens: Int(workload.promptTokens[r]))
         // A client whose first token would come after its timeout has gone by then (vLLM aborts the request).
         ttft[r] = wait + prefill > timeout ? -1 : Float(wait + prefill)
-        guard wait + prefill <= timeout else { return }
+        guard wait + prefill <= timeout else {
+            replicas[pod].aborted += 1
+            return
+        }
         replicas[pod].running += 1
         let itl = engine.interTokenLatency(batch: replicas[pod].running)
         let target = replicas[pod].tokens + Double(workload.outputTokens[r]) + prefill / itl
@@ -387,6 +390,7 @@ final class Simulation {
     private func purgeExpired(pod: Int) {
         while let head = replicas[pod].peekQueue(), now - workload.arrivals[Int(head)] > timeout {
             _ = replicas[pod].dequeue()
+            replicas[pod].aborted += 1
             fail(head)
         }
     }

@@ -100,7 +100,9 @@ final class ModelRolloutPolicy: BenchPolicy {
         var completed = 0
         var inFlight = 0
         for pod in sim.replicas where pod.active {
-            completed += pod.completed
+            // Every request that left the engine, aborted ones included (all finished_reasons of
+            // vllm:request_success_total), as ArrivalEstimator requires; throughput counts served ones only.
+            completed += pod.completed + pod.aborted
             inFlight += pod.inFlight
             if pod.modelLoaded {
                 throughput.observe(
