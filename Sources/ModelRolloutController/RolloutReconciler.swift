@@ -277,8 +277,10 @@ final class RolloutReconciler: Reconciler, Sendable {
             let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
             state.arrivals.observe(time: time, completedTotal: completed, inFlight: inFlight)
             for sample in samples {
+                // Throughput counts served requests only: aborted ones (client timeouts) left without being served.
+                let served = max(0, (sample.successTotal ?? 0) - (sample.abortedTotal ?? 0))
                 state.throughput.observe(
-                    time: time, replica: sample.pod, completedTotal: sample.successTotal ?? 0,
+                    time: time, replica: sample.pod, completedTotal: served,
                     running: sample.running ?? 0, waiting: sample.waiting ?? 0, maxConcurrency: nil)
             }
         }
