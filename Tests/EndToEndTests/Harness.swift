@@ -290,7 +290,7 @@ final class Harness: @unchecked Sendable {
         let cluster = self.cluster
         background.append(
             Task {
-                // The simulator knows the instant a pod's vLLM starts serving: the readiness evidence appears.
+                // The simulator knows the instant a pod's vLLM starts serving; the kubelet marks it Ready.
                 while !Task.isCancelled {
                     let pods = await cluster.storage.list(.pods, namespace: Self.namespace).filter {
                         $0[path: ["metadata", "labels", "revision"]]?.stringValue == candidate
@@ -298,7 +298,12 @@ final class Harness: @unchecked Sendable {
                     for pod in pods {
                         guard let name = pod[path: ["metadata", "name"]]?.stringValue, await evidence.readyAt(name) == nil
                         else { continue }
-                        if await cluster.workloads.modelState(namespace: Self.namespace, pod: name) == .loaded {
+                        // Evidence = the model is served AND the pod is Ready (its Service routes to it).
+                        let ready =
+                            pod[path: ["status", "conditions"]]?.arrayValue?.contains {
+                                $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True"
+                            } ?? false
+                        if ready, await cluster.workloads.modelState(namespace: Self.namespace, pod: name) == .loaded {
                             await evidence.ready(name, at: Date())
                         }
                     }

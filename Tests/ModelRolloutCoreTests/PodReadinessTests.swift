@@ -32,7 +32,7 @@ enum ReadinessLog: String, Sendable, CaseIterable {
 @Suite struct PodReadinessTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
-        var facts = PodFacts(name: "vllm-r2-abc")
+        var facts = PodFacts(name: "vllm-r2-abc", ready: true)
         var log = ReadinessLog.serving
         var models = ModelsProbeResult.listed([model])
         var runtime = RuntimeKind.vllm
@@ -46,6 +46,8 @@ enum ReadinessLog: String, Sendable, CaseIterable {
         Case(name: "serving and listed", phase: .modelReady, reason: "ModelListed"),
         Case(name: "loaded (server line not needed) and listed", log: .loaded, phase: .modelReady,
              reason: "ModelListed"),
+        Case(name: "listed but the readiness probe has not passed", facts: PodFacts(name: "p", ready: false),
+             phase: .loadingModel, reason: "PodNotReady"),
         Case(name: "deleting wins over everything", facts: PodFacts(name: "p", deleting: true),
              phase: .terminating, reason: "Terminating"),
         Case(name: "unschedulable with a message",
@@ -131,7 +133,7 @@ enum ReadinessLog: String, Sendable, CaseIterable {
              facts: PodFacts(name: "p", podPhase: "Pending", containerStatusKnown: false, containerRunning: false),
              log: .none, models: .notProbed, phase: .pullingImage, reason: "ContainerCreating"),
         Case(name: "no status for the named container but the pod runs and lists the model",
-             facts: PodFacts(name: "p", containerStatusKnown: false, containerRunning: false), log: .none,
+             facts: PodFacts(name: "p", ready: true, containerStatusKnown: false, containerRunning: false), log: .none,
              phase: .modelReady, reason: "ModelListedLogUnavailable"),
     ]
 
@@ -185,7 +187,7 @@ enum ReadinessLog: String, Sendable, CaseIterable {
             """)
         #expect(loaded.modelLoaded)
         let ready = PodReadinessPolicy.evaluate(PodReadinessInput(
-            facts: PodFacts(name: "p"), judgement: loaded, models: .listed([model]), expectedModel: model))
+            facts: PodFacts(name: "p", ready: true), judgement: loaded, models: .listed([model]), expectedModel: model))
         #expect(ready.phase == .modelReady)
         #expect(ready.message.contains("41.2s"))
     }

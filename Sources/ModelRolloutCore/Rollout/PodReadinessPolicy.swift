@@ -14,7 +14,8 @@ import Foundation
 ///    with exit code 0 → `Starting` (`ContainerExited`, it will be restarted).
 /// 6. The log judgement says failed → `Failed` (`ModelLoadFailed`), even when `/v1/models` lists the model.
 /// 7. No container status yet and the pod is not `Running` → `PullingImage` (`ContainerCreating`).
-/// 8. `/v1/models` lists `expectedModel` (exact id match) → `ModelReady` when the configured `loadedPattern`
+/// 8. `/v1/models` lists `expectedModel` (exact id match) → `ModelReady` when the pod is Ready (else
+///    `LoadingModel`, `PodNotReady`: its Service would not route to it yet), the configured `loadedPattern`
 ///    did not fail to match and either the runtime is `generic`, the log shows the model loaded
 ///    (`ModelListed`), or there is no judgement because the log is unavailable (`ModelListedLogUnavailable`:
 ///    only the probe decided). Otherwise `LoadingModel` (`LoadedPatternNotSeen` / `LoadLineNotSeen`).
@@ -136,6 +137,12 @@ public enum PodReadinessPolicy {
     /// Rule 8: `/v1/models` lists the expected id.
     private static func listed(_ input: PodReadinessInput) -> PodReadiness {
         let model = "\"\(input.expectedModel)\""
+        if !input.facts.ready {
+            return PodReadiness(
+                phase: .loadingModel, reason: "PodNotReady",
+                message: "/v1/models lists \(model) but the pod is not Ready yet (its readiness probe has not passed), "
+                    + "so its Service does not route to it")
+        }
         if input.loadedPatternMatched == false {
             return PodReadiness(
                 phase: .loadingModel, reason: "LoadedPatternNotSeen",
