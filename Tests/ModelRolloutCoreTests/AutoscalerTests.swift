@@ -61,8 +61,10 @@ import Testing
             name: "zero utilisation: hold", spec: spec(utilization: 0), current: 2, ready: 2, rate: 50, desired: 2,
             rule: "no-metrics"),
         RuleCase(name: "20/8 → 3", current: 2, ready: 2, rate: 20, desired: 3, rule: "forecast"),
-        RuleCase(name: "rate + trend × H: 16 + 0.05 × 240 = 28 → 4", current: 2, ready: 2, rate: 16, trend: 0.05,
-                 desired: 4, rule: "forecast"),
+        RuleCase(name: "rate + trend × 0.6 H: 16 + 0.1 × 144 = 30.4 → 4", current: 2, ready: 2, rate: 16,
+                 trend: 0.1, desired: 4, rule: "forecast"),
+        RuleCase(name: "trend over 0.6 H only: 16 + 0.05 × 144 = 23.2 → 3", current: 2, ready: 2, rate: 16,
+                 trend: 0.05, desired: 3, rule: "forecast"),
         RuleCase(name: "falling trend not extrapolated", current: 2, ready: 2, rate: 16, trend: -0.05, desired: 2,
                  rule: "steady"),
         RuleCase(name: "measured throughput wins over fallback", current: 1, ready: 1, rate: 40, measured: 20,
@@ -78,6 +80,12 @@ import Testing
         RuleCase(
             name: "backlog still there when a new pod would arrive", current: 2, ready: 2, waitingPerReady: 1000,
             rate: 16, desired: 3, rule: "backlog"),
+        RuleCase(
+            name: "a huge backlog adds one pod at most: 16 → 2, + 1", current: 2, ready: 2, waitingPerReady: 20_000,
+            rate: 16, desired: 3, rule: "backlog"),
+        RuleCase(
+            name: "backlog cap counts from the forecast need: 40 → 5, + 1", current: 2, ready: 2,
+            waitingPerReady: 20_000, rate: 40, desired: 6, rule: "backlog"),
         RuleCase(
             name: "backlog a loading pod will drain: no extra pod", current: 3, ready: 2, waitingPerReady: 1000,
             loadingAges: [200], rate: 16, desired: 3, rule: "hold-loading"),
@@ -147,13 +155,13 @@ import Testing
         #expect(decision.inputs["trend"] == "0.0125")
         #expect(decision.inputs["horizon"] == "240s")
         #expect(decision.inputs["capacity"] == "8")
-        #expect(decision.inputs["forecast"] == "19.5")
+        #expect(decision.inputs["forecast"] == "18.3")
         #expect(decision.inputs["backlog"] == "6")
         #expect(decision.inputs["ready"] == "2")
         #expect(decision.inputs["loading"] == "1")
         #expect(decision.inputs["loadingEta"] == "180s")
         #expect(decision.inputs["recommendation"] == "3")
-        #expect(decision.message.contains("forecast 19.5 req/s"))
+        #expect(decision.message.contains("forecast 18.3 req/s"))
     }
 
     @Test func holdReasonsSayWhatIsMissing() {
@@ -313,16 +321,17 @@ import Testing
         let run = Self.simulate(readyAtStart: 3, coldStart: 240, until: 2400, demand: demand)
         #expect(run.loadingPodsRemoved == 0)
         let capacity = 9.6
-        // Once the trend is learned, the fleet ordered covers the demand at least 3 minutes ahead.
+        // Once the trend is learned, the fleet ordered covers the demand at least 2 minutes ahead (the trend is
+        // extrapolated over 0.6 of the 4-minute cold start).
         for step in run.steps where step.time >= 720 && step.time <= 900 {
-            let ahead = Int((demand(step.time + 180) / capacity).rounded(.up))
+            let ahead = Int((demand(step.time + 120) / capacity).rounded(.up))
             #expect(step.decision.desiredReplicas >= ahead, "t=\(step.time)")
         }
         // The peak fleet (ceil(60 / 9.6) = 7) is ordered at least 2 minutes before the ramp ends...
         let fullFleet = run.steps.first { $0.decision.desiredReplicas >= 7 }?.time ?? .infinity
         #expect(fullFleet <= 780, "7 replicas ordered at \(fullFleet)")
-        // ...and the overshoot is bounded by the trend extrapolation at the ramp's end: (60 + 0.133 × 240) / 9.6.
-        #expect((run.desired.max() ?? 0) <= 10)
+        // ...and the overshoot is bounded by the trend extrapolation at the ramp's end: (60 + 0.133 × 144) / 9.6.
+        #expect((run.desired.max() ?? 0) <= 9)
         // Pods ordered in time arrive in time: capacity meets demand from a cold start plus 90 s after the ramp
         // began (the first ~75 s of a ramp cannot be told from noise, so those orders are reactive).
         for step in run.steps where step.time >= 600 + 240 + 90 {

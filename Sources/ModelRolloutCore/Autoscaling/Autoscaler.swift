@@ -9,17 +9,20 @@ import Foundation
 ///    in `holdReason`.
 /// 2. The recommendation. Throughput per ready replica `μ` (measured, else configured), planning capacity
 ///    `C = μ × targetUtilization`; horizon `H = coldStartSeconds` (any pod ordered now is routable only after
-///    it). Demand at the horizon `λ_H = rate + max(0, trend) × H` — a falling trend is never extrapolated, so
-///    scale-down follows the current rate. Backlog: the waiting requests on ready replicas beyond
-///    `targetWaitingPerReplica` each, projected to the horizon (`B_H`: it grows while demand exceeds the
-///    ready capacity and shrinks as loading pods arrive at their ETA — a pod ordered now can only help with
-///    what is left then), to drain within `D = max(30 s, H / 2)`. The spare of a fleet sized at
+///    it). Demand at the horizon `λ_H = rate + max(0, trend) × 0.6 H` (`trendHorizonShare`: a ramp is not
+///    assumed to go on for a whole cold start more, which bounds the overshoot when it stops) — a falling trend
+///    is never extrapolated, so scale-down follows the current rate. Backlog: the waiting requests on ready
+///    replicas beyond `targetWaitingPerReplica` each, projected to the horizon (`B_H`: it grows while demand
+///    exceeds the ready capacity and shrinks as loading pods arrive at their ETA — a pod ordered now can only
+///    help with what is left then), to drain within `D = max(30 s, H / 2)`. The spare of a fleet sized at
 ///    `targetUtilization`, `λ_H × (1 / targetUtilization − 1)`, drains it first; replicas are added only for
-///    the rest: `N = ceil(λ_H / C + max(0, B_H / D − spare) / μ)`, at least 1 unless the rate is 0 and
-///    nothing is in flight, clamped to `[minReplicas, maxReplicas]`. (A backlog that piled up while pods load
-///    is therefore not answered with more pods, as a queue-driven HPA would.) Loading pods are part of
-///    `currentReplicas` and arrive (ETA `max(0, H − age)`) before anything ordered now, so `N` is the whole
-///    fleet: pods are never added for demand the loading ones will serve (no overshoot while they load).
+///    the rest, and at most `maxBacklogReplicas` (1) of them:
+///    `N = min(ceil(λ_H / C + max(0, B_H / D − spare) / μ), ceil(λ_H / C) + 1)`, at least 1 unless the rate
+///    is 0 and nothing is in flight, clamped to `[minReplicas, maxReplicas]`. (A backlog that piled up while
+///    pods load is therefore not answered with more pods, as a queue-driven HPA would; ready + loading never
+///    exceed the forecast need + 1 because of a backlog.) Loading pods are part of `currentReplicas` and
+///    arrive (ETA `max(0, H − age)`) before anything ordered now, so `N` is the whole fleet: pods are never
+///    added for demand the loading ones will serve (no overshoot while they load).
 /// 3. Scale-up (`N > currentReplicas`): at once, in one step, to `N` — rule `forecast` (demand at the horizon
 ///    needs it), `backlog` (only the backlog term does) or `bounds` (`minReplicas`/`maxReplicas` decided).
 /// 4. `steady` — `N == currentReplicas`.
@@ -40,7 +43,12 @@ public enum Autoscaler {
     public static let scaleDownTolerance = 0.1
     /// The share of the horizon over which a rising trend is extrapolated (1: the whole cold start, as a ramp
     /// that keeps going needs; lower values trade ramp lead for less overshoot when a ramp stops).
-    public static let trendHorizonShare = 1.0
+    public static let trendHorizonShare = 0.6
+    /// The most replicas the backlog term adds on top of the forecast need. Pods ordered for a backlog arrive
+    /// only after a cold start, when the queue has mostly been drained by the spare of the forecast-sized fleet
+    /// (or given up by its clients), and then sit idle for `scaleDownDelay`: one more pod speeds the drain,
+    /// more would be the overshoot of a queue-driven HPA.
+    public static let maxBacklogReplicas = 1
     /// The shortest horizon over which a backlog is planned to drain, in seconds.
     public static let minimumDrainSeconds = 30.0
 
@@ -91,7 +99,10 @@ public enum Autoscaler {
             excessBacklog, rate: rate, growth: max(0, trend), throughput: throughput, horizon: horizon)
         let backlogReplicas = max(0, projectedBacklog / drainSeconds - spare) / throughput
         let idle = rate == 0 && fleet.inFlight == 0
-        let needed = max(idle ? 0 : 1, replicaCount(forecastReplicas + backlogReplicas, cap: upper))
+        let forecastCount = replicaCount(forecastReplicas, cap: upper)
+        let withBacklog = min(
+            replicaCount(forecastReplicas + backlogReplicas, cap: upper), forecastCount + maxBacklogReplicas)
+        let needed = max(idle ? 0 : 1, withBacklog)
         let recommendation = min(max(needed, lower), upper)
         memory.recommendations.append(.init(time: input.time, replicas: recommendation))
         inputs["trend"] = format(trend, digits: 4)
@@ -119,7 +130,7 @@ public enum Autoscaler {
             let rule: String
             if needed != recommendation {
                 rule = "bounds"
-            } else if replicaCount(forecastReplicas, cap: upper) >= recommendation {
+            } else if forecastCount >= recommendation {
                 rule = "forecast"
             } else {
                 rule = "backlog"
