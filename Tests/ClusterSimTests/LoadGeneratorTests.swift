@@ -58,7 +58,12 @@ struct LoadGeneratorTests {
                 url: fixture.gatewayURL, rate: 150, model: "m", promptTokens: 40, maxTokens: 4, seed: 3))
         let started = Date()
         await generator.start()
+        // 150 req/s gives ~90 arrivals in 0.6 s; on a loaded CI machine wait (bounded) until 30 have completed.
+        let deadline = Date().addingTimeInterval(15)
         try await Task.sleep(for: .milliseconds(600))
+        while await generator.snapshot(since: started).count < 30, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         await generator.stop()
         #expect(await generator.inFlightCount == 0)
         let records = await generator.snapshot(since: started)

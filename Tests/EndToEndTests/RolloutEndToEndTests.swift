@@ -214,8 +214,16 @@ struct RolloutEndToEndTests {
         let weightDecisions = status.decisions.filter { $0.kind == .weight && $0.rule == "capacity-ready" }
         print("e2e(e): r2 weights \(await harness.weights.sequence("r2")); weight decisions \(weightDecisions.map(\.result))")
         #expect(await harness.weights.sequence("r2") == [10, 50, 100])
-        #expect(weightDecisions.count == 3)
-        #expect(Set(weightDecisions.map(\.result)).count == 3)
+        // A weight written just before a kill (its status write lost) is adopted from the route after the
+        // restart, not written again: each step is either a Weight decision or a route-ahead Adopt, once.
+        let adopted = status.decisions.filter { $0.kind == .adopt && $0.rule == "route-ahead-of-status" }
+        print("e2e(e): decisions \(status.decisions.map { "\($0.kind.rawValue)/\($0.rule)" })")
+        if status.decisions.count < ModelRolloutStatus.decisionLimit {
+            #expect(weightDecisions.count + adopted.count == 3)
+        } else {
+            #expect(weightDecisions.count + adopted.count <= 3)
+        }
+        #expect(Set(weightDecisions.map(\.result)).count == weightDecisions.count)
         #expect(await load.summary().requestsToUnloadedPods == 0)
         GateLatencyLog.shared.append(await harness.gateLatencies(candidate: "r2"))
     }
