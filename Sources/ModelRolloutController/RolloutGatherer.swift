@@ -125,17 +125,13 @@ struct RolloutGatherer: Sendable {
         }
     }
 
-    /// Whether the Deployment's readiness probe proves the model is loaded (vLLM answers `/health` and
-    /// `/v1/models` only once the engine is up), so its Service never holds a loading pod.
-    static func modelGated(_ deployment: Deployment, runtime: RuntimeSpec) -> Bool {
+    /// The readiness probe of the Deployment's runtime container (the named one, else the first).
+    static func readinessProbe(_ deployment: Deployment, runtime: RuntimeSpec) -> JSONValue? {
         let containers = deployment.spec.template.raw[path: ["spec", "containers"]]?.arrayValue ?? []
         let container =
-            containers.first { $0["name"]?.stringValue == runtime.container && runtime.container != nil }
+            containers.first { runtime.container != nil && $0["name"]?.stringValue == runtime.container }
             ?? containers.first
-        guard let probe = container?["readinessProbe"], let path = probe[path: ["httpGet", "path"]]?.stringValue
-        else { return false }
-        let gatedPaths: Set<String> = [runtime.modelsPath, "/health", "/v1/models", "/ready"]
-        return gatedPaths.contains(path) || path.hasPrefix(runtime.modelsPath)
+        return container?["readinessProbe"]
     }
 
     /// Observes one revision.
@@ -148,7 +144,8 @@ struct RolloutGatherer: Sendable {
         var observation = RevisionObservation(
             deployment: name, service: service, exists: true,
             desiredReplicas: Int(deployment.spec.replicas ?? 1),
-            modelGatedEndpoints: Self.modelGated(deployment, runtime: spec.runtime))
+            modelGatedEndpoints: PodReadinessPolicy.probeProvesModelLoaded(
+                Self.readinessProbe(deployment, runtime: spec.runtime), runtime: spec.runtime))
         var gathered: [GatheredPod] = []
         for pod in pods(of: deployment, namespace: namespace) {
             let result = await gather(pod: pod, namespace: namespace, spec: spec, now: now)

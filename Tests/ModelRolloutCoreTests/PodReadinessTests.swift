@@ -259,3 +259,20 @@ private func waiting(_ reason: String) -> PodFacts {
 private func terminated(_ reason: String, _ code: Int) -> PodFacts {
     PodFacts(name: "p", containerRunning: false, containerTerminatedReason: reason, containerExitCode: code)
 }
+
+@Suite struct ReadinessProbeClassificationTests {
+    static let cases: [(String, JSONValue?, Bool)] = [
+        ("httpGet /health", ["httpGet": ["path": "/health", "port": 8000]], true),
+        ("httpGet /v1/models", ["httpGet": ["path": "/v1/models", "port": 8000]], true),
+        ("httpGet below the models path", ["httpGet": ["path": "/v1/models/x", "port": 8000]], true),
+        ("httpGet / (process up)", ["httpGet": ["path": "/", "port": 8000]], false),
+        ("tcpSocket", ["tcpSocket": ["port": 8000]], false),
+        ("exec", ["exec": ["command": ["true"]]], false),
+        ("no probe", nil, false),
+    ]
+
+    @Test(arguments: cases)
+    func classifiesProbes(_ c: (String, JSONValue?, Bool)) {
+        #expect(PodReadinessPolicy.probeProvesModelLoaded(c.1, runtime: RuntimeSpec()) == c.2, "\(c.0)")
+    }
+}

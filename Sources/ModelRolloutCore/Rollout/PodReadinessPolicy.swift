@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// Decides a pod's model readiness from its Kubernetes status, its log judgement and `/v1/models`. Pure.
 ///
@@ -35,6 +36,15 @@ public enum PodReadinessPolicy {
     public static let imagePullWaitingReasons: Set<String> = ["ErrImagePull", "ImagePullBackOff"]
     /// Waiting reasons of a container being set up.
     public static let creatingWaitingReasons: Set<String> = ["ContainerCreating", "PodInitializing"]
+
+    /// Whether a readiness probe proves the model is loaded, so a Service only ever holds model-ready pods:
+    /// an `httpGet` on the runtime's models path, `/health` or `/ready` (vLLM answers them only once the engine
+    /// is up). A TCP or exec probe, or none, passes while the model loads: such pods receive traffic early.
+    public static func probeProvesModelLoaded(_ probe: JSONValue?, runtime: RuntimeSpec) -> Bool {
+        guard let path = probe?[path: ["httpGet", "path"]]?.stringValue else { return false }
+        let gatedPaths: Set<String> = [runtime.modelsPath, "/health", "/v1/models", "/ready"]
+        return gatedPaths.contains(path) || path.hasPrefix(runtime.modelsPath)
+    }
 
     /// Evaluates the rules above.
     public static func evaluate(_ input: PodReadinessInput) -> PodReadiness {
