@@ -106,7 +106,7 @@ public final class ManualClock: RuntimeClock {
     /// Waits (yielding, bounded by about `timeout` of real time) until at least `count` tasks sleep on this clock.
     /// Returns whether that happened.
     @discardableResult
-    public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(5)) async -> Bool {
+    public func waitForSleepers(_ count: Int, timeout: Duration = .seconds(60)) async -> Bool {
         let start = ContinuousClock.now
         var spins = 0
         while sleeperCount < count {

@@ -39,7 +39,7 @@ struct EmulatorRuntimeTests {
 
     /// Polls `condition` every 10 ms until it holds; fails after `seconds`.
     static func eventually(
-        _ what: String, seconds: Double = 5, _ condition: () async throws -> Bool
+        _ what: String, seconds: Double = 30, _ condition: () async throws -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
         while ContinuousClock.now < deadline {
@@ -133,7 +133,7 @@ struct EmulatorRuntimeTests {
             await server.setFaults(try FaultSpec(parsing: "watch:configmaps:drop=0.3s"))
             let (store, log, task) = Self.startWatcher(client, labelSelector: "app=w", configuration: Self.fastWatcher)
             defer { task.cancel() }
-            try await withTimeout(seconds: 1) { try await store.waitUntilReady() }
+            try await withTimeout(seconds: 20) { try await store.waitUntilReady() }
             #expect(Self.storeState(store) == ["cm-0": ["v": "0"], "cm-1": ["v": "0"], "cm-2": ["v": "0"]])
             // pageSize 2 → two list pages.
             let lists = await server.requestLog().filter {
@@ -190,7 +190,7 @@ struct EmulatorRuntimeTests {
             watcherConfiguration.allowBookmarks = true
             let (store, log, task) = Self.startWatcher(client, labelSelector: "app=b", configuration: watcherConfiguration)
             defer { task.cancel() }
-            try await withTimeout(seconds: 1) { try await store.waitUntilReady() }
+            try await withTimeout(seconds: 20) { try await store.waitUntilReady() }
             try await Self.eventually("first watch open") { await Self.watchRequests(server).count >= 1 }
             // A configmap outside the selector: the watcher never gets it as an event, only through a bookmark.
             let hidden = try await api.create(ConfigMap(metadata: ObjectMeta(name: "hidden", labels: ["app": "other"])))
