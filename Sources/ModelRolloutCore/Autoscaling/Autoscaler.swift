@@ -123,7 +123,8 @@ public enum Autoscaler {
         func decision(_ desired: Int, _ rule: String, _ message: String) -> AutoscaleDecision {
             if desired != current { memory.lastChangeTime = input.time }
             return AutoscaleDecision(
-                desiredReplicas: desired, rule: rule, inputs: inputs, message: message, memory: memory)
+                desiredReplicas: desired, rule: rule, inputs: inputs, message: message, memory: memory,
+                recommendedReplicas: recommendation)
         }
 
         if recommendation > current {

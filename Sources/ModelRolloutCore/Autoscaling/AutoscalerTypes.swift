@@ -104,11 +104,16 @@ public struct AutoscaleDecision: Sendable, Hashable {
     public var holdReason: String?
     /// The memory to pass to the next decision.
     public var memory: AutoscalerMemory
+    /// The replicas the whole fleet needs now (forecast plus backlog, within bounds) before scale-down
+    /// stabilisation; nil when the autoscaler holds for lack of metrics. During a rollout the planner splits it
+    /// between the two revisions by their route weights.
+    public var recommendedReplicas: Int?
 
     public init(
         desiredReplicas: Int, rule: String, inputs: [String: String], message: String, holdReason: String? = nil,
-        memory: AutoscalerMemory
+        memory: AutoscalerMemory, recommendedReplicas: Int? = nil
     ) {
+        self.recommendedReplicas = recommendedReplicas
         self.desiredReplicas = desiredReplicas
         self.rule = rule
         self.inputs = inputs
