@@ -119,4 +119,20 @@ public actor EmulatedCluster {
     public func kubeconfig(namespace: String = "llm-serving") async -> String {
         await apiServer.kubeconfig(namespace: namespace)
     }
+
+    /// Mints a bearer token for the service account `namespace/name`, governed by RBAC (see
+    /// `APIServer.serviceAccountToken`). The ServiceAccount object must exist when the token is used.
+    public func serviceAccountToken(namespace: String, name: String) async -> String {
+        await apiServer.serviceAccountToken(namespace: namespace, name: name)
+    }
+
+    /// A kubeconfig that authenticates as the service account `serviceAccountNamespace/serviceAccount` with a
+    /// freshly minted token (https only: build the cluster with `api.tls = true`).
+    public func serviceAccountKubeconfig(
+        serviceAccountNamespace: String, serviceAccount: String, namespace: String = "llm-serving"
+    ) async -> String {
+        let token = await serviceAccountToken(namespace: serviceAccountNamespace, name: serviceAccount)
+        return await apiServer.kubeconfig(
+            token: token, namespace: namespace, contextName: "\(serviceAccount)@clustersim")
+    }
 }

@@ -75,6 +75,17 @@ extension ResourceDescriptor {
     public static let httpRoutes = ResourceDescriptor(
         group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes", kind: "HTTPRoute",
         namespaced: true)
+    public static let roles = ResourceDescriptor(
+        group: "rbac.authorization.k8s.io", version: "v1", resource: "roles", kind: "Role", namespaced: true)
+    public static let roleBindings = ResourceDescriptor(
+        group: "rbac.authorization.k8s.io", version: "v1", resource: "rolebindings", kind: "RoleBinding",
+        namespaced: true)
+    public static let clusterRoles = ResourceDescriptor(
+        group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles", kind: "ClusterRole",
+        namespaced: false)
+    public static let clusterRoleBindings = ResourceDescriptor(
+        group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterrolebindings",
+        kind: "ClusterRoleBinding", namespaced: false)
 }
 
 /// Escaping of path segments and query values the way Go's `url` package does for Kubernetes requests.

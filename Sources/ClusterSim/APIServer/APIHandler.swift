@@ -32,6 +32,8 @@ struct APIHandler: Sendable {
     let faults: FaultInjector
     let log: RequestLog
     let httpClient: HTTPClient
+    /// Tokens of RBAC-governed users (service accounts) and the log of refusals.
+    let access: RBACAccessControl
 
     static let warningHeader = HTTPField.Name("Warning")!
     static let retryAfterHeader = HTTPField.Name("Retry-After")!
@@ -113,12 +115,20 @@ struct APIHandler: Sendable {
         let query = QueryParameters(request.uri.query ?? "")
         let accept = request.headers[.accept] ?? ""
         let isPublic = ["version", "healthz", "livez", "readyz"].contains(segments.first ?? "")
-        if !configuration.tokens.isEmpty && !isPublic {
+        var user = RBACUser.admin
+        if !isPublic {
             let auth = request.headers[Self.authorizationHeader] ?? ""
             let token = auth.hasPrefix("Bearer ") ? String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
-            if token.isEmpty || !configuration.tokens.contains(token) {
-                return Self.error(.unauthorized())
-            }
+            guard let authenticated = await authenticate(bearer: token) else { return Self.error(.unauthorized()) }
+            user = authenticated
+        }
+        // Resource requests are authorized once their verb is known (in `resource`); the rest here.
+        let isResourceRequest =
+            (segments.first == "api" && segments.count >= 3) || (segments.first == "apis" && segments.count >= 4)
+        if !user.isSuperUser, !isResourceRequest {
+            let attributes = RBACRequestAttributes.nonResource(
+                verb: request.method.rawValue.lowercased(), path: rawPath.isEmpty ? "/" : rawPath)
+            if let status = await authorize(attributes, user: user) { return Self.error(status) }
         }
         guard let first = segments.first else {
             let paths: [JSONValue] = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
@@ -157,7 +167,7 @@ struct APIHandler: Sendable {
             let version = segments[1]
             return await resource(
                 request, registry: registry, group: "", version: version, rest: Array(segments.dropFirst(2)),
-                query: query)
+                query: query, user: user)
         }
         // /apis…
         if segments.count == 1 {
@@ -182,7 +192,7 @@ struct APIHandler: Sendable {
         let version = segments[2]
         return await resource(
             request, registry: registry, group: group, version: version, rest: Array(segments.dropFirst(3)),
-            query: query)
+            query: query, user: user)
     }
 
     func versionDocument() -> JSONValue {
@@ -216,7 +226,7 @@ struct APIHandler: Sendable {
     /// Routes `/api/v1/…` and `/apis/G/V/…` resource paths.
     func resource(
         _ request: Request, registry: ResourceRegistry, group: String, version: String, rest: [String],
-        query: QueryParameters
+        query: QueryParameters, user: RBACUser = .admin
     ) async -> Response {
         var rest = rest
         var watchPrefix = false
@@ -268,6 +278,14 @@ struct APIHandler: Sendable {
             info: info, namespace: namespace, name: watchPrefix ? nil : name, subresource: subresource,
             proxyPath: proxyPath, verb: verb, query: query, headers: request.headers, method: method,
             contentType: request.headers[.contentType] ?? "", accept: request.headers[.accept] ?? "")
+
+        if !user.isSuperUser {
+            let isNamespaceObject = group.isEmpty && info.descriptor.resource == "namespaces"
+            let attributes = RBACRequestAttributes.resource(
+                verb: verb, group: group, resource: info.descriptor.resource, subresource: subresource ?? "",
+                name: name ?? "", namespace: isNamespaceObject ? (name ?? "") : (namespace ?? ""))
+            if let status = await authorize(attributes, user: user) { return Self.error(status) }
+        }
 
         // Fault injection.
         let decision = await faults.decide(

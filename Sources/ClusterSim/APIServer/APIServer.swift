@@ -85,6 +85,8 @@ public actor APIServer {
     public nonisolated let storage: ObjectStorage
     let faults: FaultInjector
     let log: RequestLog
+    /// Service-account tokens and other RBAC-governed users, and the log of RBAC refusals.
+    public nonisolated let accessControl: RBACAccessControl
     private var runTask: Task<Void, Error>?
     private var bound: BoundAddress?
     private var tlsMaterial: TLSMaterial?
@@ -95,6 +97,7 @@ public actor APIServer {
         self.storage = storage
         self.faults = FaultInjector(spec: configuration.faults, seed: configuration.faultSeed)
         self.log = RequestLog(limit: configuration.requestLogLimit)
+        self.accessControl = RBACAccessControl()
     }
 
     /// The bound address, once started.
@@ -115,7 +118,8 @@ public actor APIServer {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         httpClient = client
         let handler = APIHandler(
-            storage: storage, configuration: configuration, faults: faults, log: log, httpClient: client)
+            storage: storage, configuration: configuration, faults: faults, log: log, httpClient: client,
+            access: accessControl)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "clustersim.apiserver")
         logger.logLevel = .critical
@@ -175,6 +179,16 @@ public actor APIServer {
 
     /// Empties the request log.
     public func clearRequestLog() async { await log.clear() }
+
+    /// Mints a bearer token for the service account `namespace/name`: its requests are authorized by RBAC (the
+    /// stored Roles, ClusterRoles and bindings), unlike the configured tokens, which are cluster administrators.
+    /// Credentials are only sent over https, so use it with `tls: true`.
+    public func serviceAccountToken(namespace: String, name: String) async -> String {
+        await accessControl.mintServiceAccountToken(namespace: namespace, name: name)
+    }
+
+    /// Requests refused by RBAC, oldest first.
+    public func rbacDenials() async -> [RBACDenial] { await accessControl.recentDenials() }
 
     /// Forgets the watch history so watches from older resourceVersions get 410 Expired.
     public func compact() async { await storage.compact() }

@@ -125,6 +125,10 @@ public struct ResourceRegistry: Sendable {
             descriptor: .events, singular: "event", shortNames: ["ev"],
             selectableFields: EventConversion.eventsSelectableFields),
         ResourceInfo(descriptor: .leases, singular: "lease"),
+        ResourceInfo(descriptor: .roles, singular: "role"),
+        ResourceInfo(descriptor: .roleBindings, singular: "rolebinding"),
+        ResourceInfo(descriptor: .clusterRoles, singular: "clusterrole"),
+        ResourceInfo(descriptor: .clusterRoleBindings, singular: "clusterrolebinding"),
         ResourceInfo(
             descriptor: .customResourceDefinitions, singular: "customresourcedefinition",
             shortNames: ["crd", "crds"], categories: ["api-extensions"], subresources: ["status"],

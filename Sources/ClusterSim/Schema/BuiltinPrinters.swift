@@ -17,6 +17,9 @@ enum BuiltinPrinters {
         case ("", "nodes"): return nodes
         case ("apiextensions.k8s.io", "customresourcedefinitions"): return customResourceDefinitions
         case ("coordination.k8s.io", "leases"): return leases
+        case ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"): return roles
+        case ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterrolebindings"):
+            return roleBindings
         case ("", "events"): return events(modern: false)
         case ("events.k8s.io", "events"): return events(modern: true)
         default: return generic
@@ -425,6 +428,40 @@ enum BuiltinPrinters {
         ]
     ) { lease, now in
         [name(lease), .string(string(lease[path: ["spec", "holderIdentity"]])), age(lease, now)]
+    }
+
+    // MARK: - RBAC
+
+    /// Role and ClusterRole: `NAME  CREATED AT`.
+    static let roles = TablePrinter(
+        columns: [
+            TableColumn.name,
+            TableColumn("Created At", type: "date", description: TableColumn.creationTimestampDoc),
+        ]
+    ) { role, _ in
+        [name(role), .string(string(role[path: ["metadata", "creationTimestamp"]]))]
+    }
+
+    /// RoleBinding and ClusterRoleBinding: `NAME  ROLE  AGE` plus wide `USERS  GROUPS  SERVICEACCOUNTS`.
+    static let roleBindings = TablePrinter(
+        columns: [
+            TableColumn.name,
+            TableColumn("Role", description: "RoleRef is the reference to the role the binding grants."),
+            TableColumn.age,
+            TableColumn("Users", priority: 1, description: "Users in the binding"),
+            TableColumn("Groups", priority: 1, description: "Groups in the binding"),
+            TableColumn("ServiceAccounts", priority: 1, description: "ServiceAccounts in the binding"),
+        ]
+    ) { binding, now in
+        let subjects = array(binding["subjects"])
+        func names(_ kind: String) -> JSONValue {
+            .string(subjects.filter { string($0["kind"]) == kind }.map { subject in
+                kind == "ServiceAccount" ? "\(string(subject["namespace"])):\(string(subject["name"]))"
+                    : string(subject["name"])
+            }.joined(separator: ", "))
+        }
+        let role = "\(string(binding[path: ["roleRef", "kind"]]))/\(string(binding[path: ["roleRef", "name"]]))"
+        return [name(binding), .string(role), age(binding, now), names("User"), names("Group"), names("ServiceAccount")]
     }
 
     // MARK: - Events
