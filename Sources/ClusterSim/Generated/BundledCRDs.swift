@@ -496,6 +496,10 @@ spec:
               rolloutStartedAt:
                 type: string
                 format: date-time
+              waitingSince:
+                type: string
+                format: date-time
+                description: Since when the rollout waits for candidate model-ready capacity (the readiness timeout counts from here).
               stableReplicasAtStart:
                 type: integer
                 minimum: 0
@@ -575,6 +579,21 @@ spec:
                     format: date-time
                   message:
                     type: string
+              promote:
+                type: object
+                description: A manual promotion requested with kubectl modelrollout promote (merge patch of the status subresource). Honoured only while the phase is Progressing and step equals status.currentStep; Step ends the current hold and its analysis and moves to the next step, Full skips the remaining steps to 100 percent and promotes. Weight still moves only onto model-ready capacity, so the request stays until it does; otherwise it is cleared with a Promote decision (rule promote-ignored) saying why.
+                required: [mode]
+                properties:
+                  mode:
+                    type: string
+                    enum: [Step, Full]
+                  requestedAt:
+                    type: string
+                    format: date-time
+                  step:
+                    type: integer
+                    minimum: 0
+                    description: status.currentStep when the promotion was requested; absent before the first step.
               conditions:
                 type: array
                 x-kubernetes-list-type: map

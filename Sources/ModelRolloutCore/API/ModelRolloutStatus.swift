@@ -250,6 +250,46 @@ public struct TimeStamp: Codable, Sendable, Hashable {
     }
 }
 
+/// How far a manual promotion goes.
+public enum PromoteMode: String, Codable, Sendable, Hashable, CaseIterable {
+    /// End the current step's hold (and its analysis) and move to the next step.
+    case step = "Step"
+    /// Skip the remaining steps: straight to 100 % and promotion.
+    case full = "Full"
+}
+
+/// A manual promotion requested by a person (`kubectl modelrollout promote`), written into the status subresource
+/// and consumed by the planner: honoured only while the rollout is `Progressing` at the same step, otherwise
+/// cleared with a decision saying why. Capacity gating still applies: weight only moves onto model-ready capacity.
+public struct PromoteRequest: Codable, Sendable, Hashable {
+    public var mode: PromoteMode
+    public var requestedAt: Date?
+    /// `status.currentStep` when the request was made (nil: before the first step was applied).
+    public var step: Int?
+
+    public init(mode: PromoteMode, requestedAt: Date? = nil, step: Int? = nil) {
+        self.mode = mode
+        self.requestedAt = requestedAt
+        self.step = step
+    }
+
+    enum CodingKeys: String, CodingKey { case mode, requestedAt, step }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.value(.mode, default: .step)
+        requestedAt = try c.decodeIfPresent(TimeStamp.self, forKey: .requestedAt)?.date
+        step = try c.decodeIfPresent(Int.self, forKey: .step)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(mode, forKey: .mode)
+        try c.encodeIfPresent(requestedAt.map(TimeStamp.init), forKey: .requestedAt)
+        try c.encodeIfPresent(step, forKey: .step)
+    }
+}
+
 /// `status` of a `ModelRollout`: the operator's memory. A restarted controller resumes from it and the live route.
 public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var observedGeneration: Int64?
@@ -283,6 +323,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var autoscaling: AutoscalingStatus?
     public var loadTime: LoadTimeStatus?
     public var analysis: AnalysisStatus?
+    /// A pending manual promotion (see ``PromoteRequest``); the planner clears it when it acts on it or ignores it.
+    public var promote: PromoteRequest?
     public var conditions: [Condition]
     /// The most recent decisions, oldest first, at most `ModelRolloutStatus.decisionLimit`.
     public var decisions: [DecisionRecord]
@@ -298,7 +340,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         case observedGeneration, phase, message, stableDeployment, stableService, candidateDeployment
         case candidateService, currentStep, stepStartedAt, rolloutStartedAt, waitingSince, stableReplicasAtStart
         case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, ready, autoscaling, loadTime
-        case analysis
+        case analysis, promote
         case conditions, decisions
     }
 
@@ -326,6 +368,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         autoscaling = try c.decodeIfPresent(AutoscalingStatus.self, forKey: .autoscaling)
         loadTime = try c.decodeIfPresent(LoadTimeStatus.self, forKey: .loadTime)
         analysis = try c.decodeIfPresent(AnalysisStatus.self, forKey: .analysis)
+        promote = try c.decodeIfPresent(PromoteRequest.self, forKey: .promote)
         conditions = try c.value(.conditions, default: [])
         decisions = try c.value(.decisions, default: [])
     }
@@ -354,6 +397,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         try c.encodeIfPresent(autoscaling, forKey: .autoscaling)
         try c.encodeIfPresent(loadTime, forKey: .loadTime)
         try c.encodeIfPresent(analysis, forKey: .analysis)
+        try c.encodeIfPresent(promote, forKey: .promote)
         try c.encode(conditions, forKey: .conditions)
         try c.encode(decisions, forKey: .decisions)
     }

@@ -23,6 +23,12 @@ import KubeCore
 /// 8. `spec.deployment` set back to the stable revision aborts like a rollback (without marking it failed).
 /// 9. `paused` holds everything; `mode: Observe` computes the same decisions against the weights in the status and
 ///    marks the plan observe-only (the controller patches nothing but the status).
+/// 10. A manual promotion (`status.promote`, written by `kubectl modelrollout promote`) is honoured only while the
+///    rollout is `Progressing` at the step it names: `Step` ends the current hold (and its analysis) and moves to
+///    the next step, `Full` goes to the last step and promotes. Capacity gating still applies, so the request stays
+///    pending while the candidate's model-ready capacity cannot carry the target share; it is cleared (decision
+///    `Promote`, rule `manual-promote-step`/`manual-promote-full`) when the weight moves. In any other state it is
+///    cleared with a `promote-ignored` decision saying why.
 public enum RolloutPlanner {
     /// Identifies the stable, candidate and retired revisions. A new ModelRollout adopts the route: if the desired
     /// revision's Service has weight (or the rule has no backends), it is stable; otherwise the backend with the
@@ -82,6 +88,8 @@ struct PlanBuilder {
     var shares: [String: Int]
     var observeOnly: Bool
     var progressing: (status: String, reason: String, message: String) = ("False", "NoRollout", "")
+    /// Whether `status.promote` was acted on (applied, or kept pending for capacity) this round.
+    var promoteHandled = false
 
     init(_ observation: RolloutObservation) {
         o = observation
@@ -94,6 +102,11 @@ struct PlanBuilder {
     var now: Date { o.now }
 
     mutating func run() {
+        runRules()
+        if let request = status.promote, !promoteHandled { ignorePromote(request) }
+    }
+
+    mutating func runRules() {
         status.observedGeneration = o.generation
         if !o.specProblems.isEmpty {
             invalidSpec(o.specProblems)
@@ -277,6 +290,12 @@ struct PlanBuilder {
             return
         }
         adoptRouteStep(candidate: candidate)
+        if let request = status.promote, request.step == status.currentStep,
+            request.mode == .full || status.currentStep != nil
+        {
+            manualPromote(request, stable: stable, candidate: candidate)
+            return
+        }
         guard let step = status.currentStep else {
             advance(to: 0, stable: stable, candidate: candidate)
             return
@@ -443,7 +462,74 @@ struct PlanBuilder {
         }
     }
 
-    mutating func promote(stable: RevisionObservation, candidate: RevisionObservation) {
+    // MARK: - Manual promotion
+
+    /// Acts on a matching promotion request: moves to the next (or last) step as soon as model-ready capacity
+    /// carries it, skipping the current hold and its analysis. The request stays pending while capacity is missing.
+    mutating func manualPromote(_ request: PromoteRequest, stable: RevisionObservation, candidate: RevisionObservation) {
+        promoteHandled = true
+        let last = spec.steps.count - 1
+        let from = status.currentStep
+        let target = request.mode == .full ? last : (from ?? -1) + 1
+        let fromText = from.map { "step \($0 + 1)/\(spec.steps.count)" } ?? "before the first step"
+        var inputs = [
+            "mode": request.mode.rawValue, "step": from.map { "\($0 + 1)/\(spec.steps.count)" } ?? "none",
+            "candidateModelReady": "\(candidate.modelReady)", "candidateWeight": "\(share(candidate.service))",
+        ]
+        if let at = request.requestedAt { inputs["requestedAt"] = KubeTime.format(at) }
+        if let from, let hold = spec.steps[from].hold, let started = status.stepStartedAt {
+            inputs["holdRemaining"] = "\(KubeDuration(seconds: hold.seconds - now.timeIntervalSince(started)))"
+        }
+        let rule = request.mode == .full ? "manual-promote-full" : "manual-promote-step"
+        if from == last || target > last {
+            status.promote = nil
+            record(
+                .promote, rule: rule, inputs: inputs, result: "promote",
+                message: "manual promotion (\(request.mode.rawValue)) at \(fromText): promoting \(candidate.deployment)",
+                event: true)
+            promote(stable: stable, candidate: candidate, rule: rule)
+            return
+        }
+        advance(to: target, stable: stable, candidate: candidate)
+        guard status.currentStep == target else {
+            status.message = (status.message ?? "") + " (manual promotion pending)"
+            return
+        }
+        status.promote = nil
+        record(
+            .promote, rule: rule, inputs: inputs, result: "step=\(target + 1)",
+            message: "manual promotion (\(request.mode.rawValue)) at \(fromText): moved to step \(target + 1)/"
+                + "\(spec.steps.count) (\(spec.steps[target].weight)%) without waiting for the hold", event: true)
+        if request.mode == .full, spec.steps[target].weight >= 100 {
+            promote(stable: stable, candidate: candidate, rule: rule)
+        }
+    }
+
+    /// Clears a promotion request the rollout cannot honour, recording why.
+    mutating func ignorePromote(_ request: PromoteRequest) {
+        status.promote = nil
+        let requested = request.step.map { "step \($0 + 1)" } ?? "before the first step"
+        let why: String
+        if o.candidate == nil || status.candidateDeployment == nil {
+            why = "no rollout is in progress (phase \(status.phase?.rawValue ?? "unknown"))"
+        } else if status.phase != .progressing {
+            why = "the rollout is \(status.phase?.rawValue ?? "not progressing"), not Progressing"
+        } else if request.step != status.currentStep {
+            let now = status.currentStep.map { "step \($0 + 1)" } ?? "before the first step"
+            why = "it was requested at \(requested) but the rollout is now at \(now)"
+        } else {
+            why = "a Step promotion needs an applied step; the rollout still waits for capacity for step 1"
+        }
+        var inputs = ["mode": request.mode.rawValue, "requestedStep": request.step.map { "\($0 + 1)" } ?? "none"]
+        if let at = request.requestedAt { inputs["requestedAt"] = KubeTime.format(at) }
+        record(
+            .promote, rule: "promote-ignored", inputs: inputs, result: "ignored",
+            message: "manual promotion (\(request.mode.rawValue)) ignored: \(why)", event: true, warning: true)
+    }
+
+    mutating func promote(
+        stable: RevisionObservation, candidate: RevisionObservation, rule: String = "last-step-passed"
+    ) {
         setWeights([candidate.service: 100, stable.service: 0])
         status.retiredDeployment = stable.deployment
         status.retiredService = stable.service
@@ -459,7 +545,7 @@ struct PlanBuilder {
             + KubeTime.format(status.retireAt ?? now)
         progressing = ("False", "RolloutComplete", "\(candidate.deployment) is stable")
         record(
-            .promote, rule: "last-step-passed",
+            .promote, rule: rule,
             inputs: ["candidateModelReady": "\(candidate.modelReady)", "previous": stable.deployment],
             result: "stable=\(candidate.deployment)",
             message: "promoted \(candidate.deployment); \(stable.deployment) kept at weight 0 for "
@@ -718,7 +804,12 @@ struct PlanBuilder {
             case .scale: reason = "Scaled"
             case .weight: reason = "WeightsChanged"
             case .rollback: reason = rule == "rollback-complete" ? "RolledBack" : "RollingBack"
-            case .promote: reason = "Promoted"
+            case .promote:
+                switch rule {
+                case "promote-ignored": reason = "PromoteIgnored"
+                case "last-step-passed": reason = "Promoted"
+                default: reason = result == "stable=\(status.stableDeployment ?? "")" ? "Promoted" : "ManualPromotion"
+                }
             case .abort: reason = "Aborted"
             case .adopt: reason = "Adopted"
             case .hold: reason = rule == "analysis-failed" ? "AnalysisFailed" : "RolloutStarted"
