@@ -33,6 +33,13 @@ public actor LoadGenerator {
         public var seed: UInt64?
         /// The `Host` header (to match an HTTPRoute's `hostnames`); nil: the gateway's address.
         public var host: String?
+        /// Retry a failed attempt (no response, 429 or 5xx, and no token streamed) until this many wall seconds
+        /// have passed since the first attempt, as a client SDK with retries does; 0 (the default): never retry.
+        /// TTFT and total time of a retried request count from its first attempt.
+        public var retryDeadlineSeconds: Double = 0
+        /// Wall seconds before the first retry; doubled after each retry up to `retryMaxBackoffSeconds`.
+        public var retryBackoffSeconds: Double = 0.25
+        public var retryMaxBackoffSeconds: Double = 2
 
         public init(
             url: String, rate: Double = 10, model: String = "model", promptTokens: Int = 128, maxTokens: Int = 16,
@@ -68,6 +75,10 @@ public actor LoadGenerator {
         public var modelLoaded: Bool?
         public var tokens: Int
         public var error: String?
+        /// Attempts made (more than 1 only with `retryDeadlineSeconds`); the other fields describe the last one.
+        public var attempts: Int = 1
+        /// Attempts the gateway dispatched to a pod whose model was not loaded (`x-sim-model-loaded: false`).
+        public var attemptsToUnloadedPods: Int = 0
 
         /// A 200 response that streamed at least one token and no error.
         public var ok: Bool { status == 200 && error == nil && ttftSeconds != nil }
@@ -85,6 +96,11 @@ public actor LoadGenerator {
         public var byRevision: [String: Int]
         /// Arrivals dropped because `maxInFlight` requests were running (over the generator's life).
         public var shed: Int
+        /// Attempts (retries included) dispatched to pods whose model was not loaded; equals
+        /// `requestsToUnloadedPods` when nothing is retried.
+        public var attemptsToUnloadedPods: Int
+        /// Attempts made in all (retries included).
+        public var attempts: Int
 
         /// Summarises `records`; `shed` is passed through.
         public init(records: [Record], shed: Int = 0) {
@@ -99,6 +115,8 @@ public actor LoadGenerator {
             for record in records { if let revision = record.revision { revisions[revision, default: 0] += 1 } }
             byRevision = revisions
             self.shed = shed
+            attemptsToUnloadedPods = records.reduce(0) { $0 + $1.attemptsToUnloadedPods }
+            attempts = records.reduce(0) { $0 + $1.attempts }
         }
 
         /// The nearest-rank percentile (`ceil(p × n)`-th smallest) of sorted values; nil when empty.
@@ -242,9 +260,39 @@ public actor LoadGenerator {
         return (0..<max(1, tokens)).map { words[$0 % words.count] }.joined()
     }
 
+    /// Whether a finished attempt may be retried: nothing streamed and no response, 429 or a 5xx.
+    static func retryable(_ record: Record) -> Bool {
+        record.error != nil && record.tokens == 0 && (record.status == 0 || record.status == 429 || record.status >= 500)
+    }
+
     static func perform(id: Int, client: HTTPClient?, configuration: Configuration) async -> Record {
         let start = Date()
         let began = ContinuousClock.now
+        func seconds() -> Double {
+            let elapsed = ContinuousClock.now - began
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        var record = await attempt(id: id, start: start, began: began, client: client, configuration: configuration)
+        var attempts = 1
+        var unloaded = record.modelLoaded == false ? 1 : 0
+        let deadline = configuration.retryDeadlineSeconds.isFinite ? configuration.retryDeadlineSeconds : 0
+        var backoff = max(0.001, configuration.retryBackoffSeconds.isFinite ? configuration.retryBackoffSeconds : 0.25)
+        while client != nil, retryable(record), seconds() + backoff < deadline, !Task.isCancelled {
+            do { try await Task.sleep(for: .nanoseconds(Int64(backoff * 1e9))) } catch { break }
+            backoff = min(backoff * 2, max(backoff, configuration.retryMaxBackoffSeconds))
+            record = await attempt(id: id, start: start, began: began, client: client, configuration: configuration)
+            attempts += 1
+            if record.modelLoaded == false { unloaded += 1 }
+        }
+        record.attempts = attempts
+        record.attemptsToUnloadedPods = unloaded
+        return record
+    }
+
+    /// One attempt; TTFT and total time count from `began` (the request's first attempt).
+    static func attempt(
+        id: Int, start: Date, began: ContinuousClock.Instant, client: HTTPClient?, configuration: Configuration
+    ) async -> Record {
         func seconds() -> Double {
             let elapsed = ContinuousClock.now - began
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
