@@ -15,6 +15,8 @@ struct PodMemory: Sendable {
     var sawLoading = false
     var modelReadySince: Date?
     var measured = false
+    /// Whether the readiness delay (Ready condition → model ready) of this pod incarnation was recorded.
+    var delayMeasured = false
 }
 
 /// The analysis window of one rollout step: the first scrape after the step started, per revision.
@@ -85,6 +87,9 @@ struct GatheredPod: Sendable {
     var readiness: PodReadiness
     /// Seconds from pod creation to model-ready, when it became ready in this reconcile and was seen loading.
     var newLoadSeconds: Double?
+    /// Seconds from the pod's `Ready` condition turning True (kubelet) to model-ready (ours), when it became
+    /// model-ready in this reconcile and was seen loading.
+    var newReadinessDelaySeconds: Double?
     var podIP: String?
     var createdAt: Date?
 }
@@ -211,12 +216,17 @@ struct RolloutGatherer: Sendable {
                 facts: facts, judgement: judgement, models: memory.models, expectedModel: spec.model,
                 runtime: spec.runtime.kind, loadedPatternMatched: patternMatched))
         var newLoad: Double?
+        var newDelay: Double?
         if readiness.modelReady {
             if memory.modelReadySince == nil {
                 memory.modelReadySince = now
                 if memory.sawLoading, !memory.measured, let created = pod.metadata.creationTimestamp {
                     newLoad = now.timeIntervalSince(created)
                     memory.measured = true
+                }
+                if memory.sawLoading, !memory.delayMeasured, let readySince = Self.readySince(pod) {
+                    newDelay = max(0, now.timeIntervalSince(readySince))
+                    memory.delayMeasured = true
                 }
             }
         } else {
@@ -225,8 +235,16 @@ struct RolloutGatherer: Sendable {
         }
         await self.memory.setPod(key, memory)
         return GatheredPod(
-            name: name, readiness: readiness, newLoadSeconds: newLoad, podIP: facts.podIP,
+            name: name, readiness: readiness, newLoadSeconds: newLoad, newReadinessDelaySeconds: newDelay,
+            podIP: facts.podIP,
             createdAt: pod.metadata.creationTimestamp)
+    }
+
+    /// When the pod's `Ready` condition last turned True (nil when it is not True or has no transition time).
+    static func readySince(_ pod: Pod) -> Date? {
+        guard let ready = pod.status?.conditions?.first(where: { $0.type == "Ready" }), ready.status == "True"
+        else { return nil }
+        return ready.lastTransitionTime
     }
 
     /// Scrapes the model-ready pods of a revision.

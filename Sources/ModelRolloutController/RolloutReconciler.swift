@@ -21,10 +21,14 @@ final class RolloutReconciler: Reconciler, Sendable {
     let options: ControllerOptions
     let logger: Logger
     let clock: @Sendable () -> Date
+    let metrics: RolloutMetrics
+    /// The `controller` key of log records and the name of the controller in KubeRuntime's metrics.
+    static let controllerName = "modelrollout"
 
     init(
         kube: KubernetesClient, gatherer: RolloutGatherer, routeWriter: RouteWeightWriter, recorder: EventRecorder,
-        options: ControllerOptions, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+        options: ControllerOptions, logger: Logger, clock: @escaping @Sendable () -> Date = { Date() },
+        metrics: RolloutMetrics = RolloutMetrics()
     ) {
         self.kube = kube
         self.gatherer = gatherer
@@ -33,6 +37,7 @@ final class RolloutReconciler: Reconciler, Sendable {
         self.options = options
         self.logger = logger
         self.clock = clock
+        self.metrics = metrics
     }
 
     func reconcile(_ key: ObjectKey) async throws -> ReconcileAction {
@@ -40,11 +45,18 @@ final class RolloutReconciler: Reconciler, Sendable {
         let client = kube.dynamic(.modelRollouts, namespace: namespace)
         guard let object = try await client.getIfExists(key.name) else {
             await gatherer.memory.forget(key)
+            metrics.forget(namespace: namespace, rollout: key.name)
             return .awaitChange
         }
+        // controller-runtime's structured keys, plus ours.
         var log = logger
+        log[metadataKey: "controller"] = "\(Self.controllerName)"
+        log[metadataKey: "controllerGroup"] = "modelrollout.io"
+        log[metadataKey: "controllerKind"] = "ModelRollout"
         log[metadataKey: "k8s.namespace"] = "\(namespace)"
+        log[metadataKey: "k8s.name"] = "\(key.name)"
         log[metadataKey: "k8s.modelrollout"] = "\(key.name)"
+        log[metadataKey: "reconcileID"] = "\(UUID().uuidString.lowercased())"
         let now = clock()
 
         // Decode and validate; an undecodable object still gets a status explaining why.
@@ -89,6 +101,7 @@ final class RolloutReconciler: Reconciler, Sendable {
             }
         }
         let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeBackends)
+        let requestClass = RolloutMetrics.requestClass(routeLabels: route?.metadata.labels)
         var routeState = RouteState(found: route != nil)
         if let route { routeState.weights = RouteWeights.observe(route, services: parties.services).weights }
 
@@ -121,14 +134,17 @@ final class RolloutReconciler: Reconciler, Sendable {
                 for pod in pods {
                     if let seconds = pod.newLoadSeconds {
                         loadTime = LoadTimeStatistics.record(seconds, pod: pod.name, into: loadTime)
-                        Recorder(
-                            label: "modelrollout_model_load_seconds",
-                            dimensions: [("model", spec.model), ("revision", revision?.deployment ?? "")],
-                            aggregate: true
-                        ).record(seconds)
+                        metrics.recordModelLoad(
+                            namespace: namespace, rollout: key.name, model: spec.model,
+                            revision: revision?.deployment ?? "", seconds: seconds)
                         log.info(
                             "pod.model_ready",
                             metadata: ["k8s.pod": "\(pod.name)", "load_seconds": "\(String(format: "%.1f", seconds))"])
+                    }
+                    if let delay = pod.newReadinessDelaySeconds {
+                        metrics.recordReadinessDelay(
+                            namespace: namespace, rollout: key.name, model: spec.model,
+                            revision: revision?.deployment ?? "", seconds: delay)
                     }
                     if !pod.readiness.modelReady, pod.readiness.phase != .failed, pod.readiness.phase != .terminating {
                         anyLoading = true
@@ -155,6 +171,13 @@ final class RolloutReconciler: Reconciler, Sendable {
             if baseline == nil || due {
                 let stableSamples = await gatherer.scrape(stablePods, namespace: namespace, spec: spec, now: now)
                 let candidateSamples = await gatherer.scrape(candidatePods, namespace: namespace, spec: spec, now: now)
+                for (revision, samples) in [
+                    (parties.stable.deployment, stableSamples), (candidateParty.deployment, candidateSamples),
+                ] {
+                    metrics.observeRuntime(
+                        namespace: namespace, rollout: key.name, model: spec.model, route: spec.route.name,
+                        requestClass: requestClass, revision: revision, samples: samples)
+                }
                 if let baseline {
                     let candidateWindow = RevisionMetrics.window(
                         baseline: baseline.candidate, current: candidateSamples)
@@ -184,7 +207,7 @@ final class RolloutReconciler: Reconciler, Sendable {
         if problems.isEmpty, spec.autoscaling.enabled, parties.candidate == nil, let stable, stable.exists {
             autoscale = await autoscaleStable(
                 key: key, stable: stable, pods: stablePods, namespace: namespace, spec: spec, status: status,
-                now: now)
+                now: now, requestClass: requestClass)
             if let measured = await gatherer.memory.autoscale(key)?.throughput.throughput {
                 capacity = measured * spec.autoscaling.targetUtilization
             }
@@ -213,10 +236,8 @@ final class RolloutReconciler: Reconciler, Sendable {
             await self.event(object, warning: event.warning, reason: event.reason, note: event.message)
         }
         for decision in plan.decisions {
-            Counter(
-                label: "modelrollout_decisions_total",
-                dimensions: [("kind", decision.kind.rawValue), ("rule", decision.rule)]
-            ).increment()
+            metrics.recordDecision(
+                namespace: namespace, rollout: key.name, kind: decision.kind.rawValue, rule: decision.rule)
             log.info(
                 "decision",
                 metadata: [
@@ -224,12 +245,10 @@ final class RolloutReconciler: Reconciler, Sendable {
                     "decision.result": "\(decision.result)", "observe": "\(plan.observeOnly)",
                 ])
         }
-        if let weights = plan.status.weights {
-            Gauge(label: "modelrollout_route_weight", dimensions: [("modelrollout", key.name), ("side", "stable")])
-                .record(weights.stable)
-            Gauge(label: "modelrollout_route_weight", dimensions: [("modelrollout", key.name), ("side", "candidate")])
-                .record(weights.candidate)
-        }
+        metrics.update(
+            Self.metricsSnapshot(
+                namespace: namespace, name: key.name, spec: spec, requestClass: requestClass, plan: plan,
+                parties: parties, observations: [stable, candidate, retired].compactMap { $0 }))
 
         // Status (optimistic concurrency on the object we read).
         let newStatus = try KubeJSON.toJSONValue(plan.status)
@@ -257,7 +276,7 @@ final class RolloutReconciler: Reconciler, Sendable {
     /// decision stands.
     func autoscaleStable(
         key: ObjectKey, stable: RevisionObservation, pods: [GatheredPod], namespace: String, spec: ModelRolloutSpec,
-        status: ModelRolloutStatus, now: Date
+        status: ModelRolloutStatus, now: Date, requestClass: String = RolloutMetrics.defaultClass
     ) async -> AutoscaleDecision? {
         let coldStart = LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart)
         let fresh = AutoscaleMemory(
@@ -272,6 +291,9 @@ final class RolloutReconciler: Reconciler, Sendable {
         let time = now.timeIntervalSince1970
         let samples = await gatherer.scrape(pods, namespace: namespace, spec: spec, now: now)
         let byPod = Dictionary(samples.map { ($0.pod, $0) }, uniquingKeysWith: { $1 })
+        metrics.observeRuntime(
+            namespace: namespace, rollout: key.name, model: spec.model, route: spec.route.name,
+            requestClass: requestClass, revision: stable.deployment, samples: samples)
         if !samples.isEmpty {
             let completed = samples.reduce(0) { $0 + ($1.successTotal ?? 0) }
             let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
@@ -307,9 +329,39 @@ final class RolloutReconciler: Reconciler, Sendable {
         state.lastEvaluation = now
         state.lastDecision = decision
         await gatherer.memory.setAutoscale(key, state)
-        Gauge(label: "modelrollout_desired_replicas", dimensions: [("modelrollout", key.name)])
-            .record(decision.desiredReplicas)
+        metrics.setDesiredReplicas(
+            namespace: namespace, rollout: key.name, revision: stable.deployment, replicas: decision.desiredReplicas)
         return decision
+    }
+
+    /// What the metrics show after a plan: each revision's replicas from the observations and its weight from
+    /// the planned status (stable and candidate Deployments), else from the parties' route weights.
+    static func metricsSnapshot(
+        namespace: String, name: String, spec: ModelRolloutSpec, requestClass: String, plan: RolloutPlan,
+        parties: RolloutParties, observations: [RevisionObservation]
+    ) -> RolloutMetricsSnapshot {
+        var revisions: [RevisionMetricsSnapshot] = []
+        func index(_ deployment: String) -> Int {
+            if let found = revisions.firstIndex(where: { $0.revision == deployment }) { return found }
+            revisions.append(RevisionMetricsSnapshot(revision: deployment))
+            return revisions.count - 1
+        }
+        for observation in observations where !observation.deployment.isEmpty {
+            let i = index(observation.deployment)
+            revisions[i].desired = observation.exists ? observation.desiredReplicas : 0
+            revisions[i].ready = observation.modelReady
+            revisions[i].loading = observation.loading
+        }
+        if let weights = plan.status.weights {
+            let stable = plan.status.stableDeployment ?? parties.stable.deployment
+            if !stable.isEmpty { revisions[index(stable)].weight = weights.stable }
+            if let candidate = plan.status.candidateDeployment ?? parties.candidate?.deployment, !candidate.isEmpty {
+                revisions[index(candidate)].weight = weights.candidate
+            }
+        }
+        return RolloutMetricsSnapshot(
+            namespace: namespace, name: name, model: spec.model, route: spec.route.name, requestClass: requestClass,
+            phase: plan.status.phase?.rawValue, revisions: revisions)
     }
 
     func execute(_ action: RolloutAction, namespace: String, routeKey: ObjectKey, log: Logger) async throws {
