@@ -5,7 +5,8 @@ public struct ModelRolloutCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "modelrollout",
         abstract: "Safe, fast model revisions for vLLM on Kubernetes.",
-        subcommands: [ControllerCommand.self, SimCommand.self, DemoCommand.self, InspectCommand.self, BenchCommand.self]
+        subcommands: [ControllerCommand.self, SimCommand.self, DemoCommand.self, InspectCommand.self, BenchCommand.self,
+            PluginCommand.self]
     )
 
     public init() {}
