@@ -3,235 +3,221 @@ import ClusterSim
 import Foundation
 import KubeClient
 import KubeCore
+import Logging
+import ModelRolloutController
+import ModelRolloutCore
 
-/// `modelrollout demo`: the emulated cluster with two simulated vLLM Deployments that show why pod readiness is
-/// not model readiness, followed live through the Kubernetes API with our client.
+/// `modelrollout demo`: the seed story in one process — the emulated cluster, the ModelRollout controller and an
+/// open-loop load through the gateway; a model revision rolled out by the operator, then the same revision as a
+/// plain Deployment rolling update, with a live timeline and a summary comparing the two.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start the emulated cluster with simulated vLLM Deployments and follow them becoming ready.",
+        abstract: "Roll a model revision out under load with ModelRollout, then the naive way, and compare.",
         discussion: """
-            Starts the emulated cluster (as `modelrollout sim` does) and creates two Deployments of a simulated \
-            vLLM serving meta-llama/Llama-3.1-8B-Instruct in the namespace llm-serving:
+            Everything runs in this process; nothing is installed. The emulated cluster (API server, GPU nodes, \
+            simulated vLLM pods, a Gateway API gateway), the ModelRollout controller and a load generator that \
+            streams completions through the gateway.
 
-              vllm-llama-r1      readiness probe on /v1/models: Ready only once the model is loaded
-              vllm-llama-tcp     readiness probe on the TCP port, as many charts do: Ready while still loading
+            Phase 1, ModelRollout: namespace llm-serving, Deployment vllm-llama-r1 (--replicas pods of vLLM \
+            serving meta-llama/Llama-3.1-8B-Instruct) behind the HTTPRoute llm-chat, a steady open-loop load \
+            (--rate requests/s of --prompt-tokens-token prompts) whose p95 time to first token (TTFT) is near \
+            2 s, and the ModelRollout chat. Then a new revision vllm-llama-r2 (new weights, same model id) is \
+            created at 0 replicas and spec.deployment is set to it: the operator scales it up, moves the route's \
+            weight 10 -> 50 -> 100 % only when r2's pods have loaded the model, analyses TTFT, queue wait and \
+            errors between steps, and promotes it.
 
-            A timeline follows every pod through the Kubernetes API (phase, Ready condition, whether the \
-            runtime's /v1/models answers through the pod proxy, and the last line of the vLLM log) until both \
-            serve the model, and shows for how long the TCP-probed pod was Ready without being able to answer. \
-            Then it prints kubectl commands to try against the cluster and keeps running until Ctrl-C \
-            (or exits at once with --exit-when-ready).
+            Phase 2, naive (--compare naive, the default; --compare none skips it): the same fleet and load in \
+            namespace llm-naive, and the same revision as a plain Deployment rolling update. The pods have a TCP \
+            readiness probe, as many charts do (--probe tcp, used by both phases): Kubernetes marks a new pod \
+            Ready while vLLM still loads the weights, retires an old pod, and the gateway sends requests to \
+            pods that cannot answer.
 
-            Simulated time runs --time-scale times faster than the wall clock: at the default 30, a 4-minute \
-            model load takes 8 seconds.
+            The timeline prints every ~2.5 s: wall seconds since the phase started, route weights, pods per \
+            revision (serving / loading, and how many of the loading ones are Ready), the queue depth \
+            (vllm:num_requests_waiting summed over the pods), requests in flight, and the p95 TTFT of the \
+            requests that finished in the last window; the operator's decisions (>>) as they happen; in the \
+            naive phase the pod transitions instead.
+
+            The summary compares, for the requests that started during the revision: p95 TTFT, requests sent to \
+            pods still loading their model (counted by the gateway), requests retried and failed, and the time \
+            to complete (Promoted; for naive: the update done and every new pod serving). Clients retry a failed \
+            request (503 or a refused connection) with back-off for up to 30 s, as SDKs with retries do; TTFT \
+            counts from the first attempt, so it is what a user waits. A request that never got a token counts \
+            as slower than every other.
+
+            Units: model loads and image pulls run --time-scale times faster than real time (at 30, a \
+            3-minute load takes 6 s); requests are served in real time, so TTFTs are seconds as a client \
+            measures them, and an outage caused by a loading pod lasts the compressed load time here (minutes \
+            in a real cluster). Both phases take about 1.5 minutes together.
+
+            --json FILE writes {"baselineTtftP95", "modelrollout": {"ttftP95DuringRevision", \
+            "requestsToLoadingPods", "requests", "completedSeconds", ...}, "naive": {...}} (seconds). \
+            --kubeconfig-out lets you kubectl into the cluster while it runs; --keep-running keeps it (and the \
+            controller) up after the summary until Ctrl-C.
             """
     )
 
     @OptionGroup var cluster: ClusterOptions
 
+    @Option(help: ArgumentHelp("Compare with a plain rolling update (naive) or not (none).", valueName: "naive|none"))
+    var compare: String = "naive"
+
+    @Option(help: ArgumentHelp("Write the summary as JSON to this file.", valueName: "file"))
+    var json: String?
+
     @Option(help: ArgumentHelp("Where to write the kubeconfig of the demo cluster.", valueName: "file"))
     var kubeconfigOut: String = FileManager.default.temporaryDirectory
         .appendingPathComponent("modelrollout-demo.kubeconfig").path
 
-    @Option(help: ArgumentHelp("Simulated model-load seconds of the demo pods.", valueName: "seconds"))
-    var loadSeconds: Double = 240
+    @Flag(help: "Keep the cluster and the controller running after the summary, until Ctrl-C.")
+    var keepRunning = false
 
-    @Option(help: ArgumentHelp("Give up when the pods do not serve within this many wall-clock seconds.",
-        valueName: "seconds"))
-    var timeout: Double = 120
+    @Option(help: ArgumentHelp("Replicas of each revision.", valueName: "n"))
+    var replicas: Int = 3
 
-    @Flag(help: "Exit once both Deployments serve the model instead of waiting for Ctrl-C.")
-    var exitWhenReady = false
+    @Option(help: ArgumentHelp("Arrivals per second of the open-loop load.", valueName: "req/s"))
+    var rate: Double = 12
 
-    static let namespace = "llm-serving"
-    static let model = "meta-llama/Llama-3.1-8B-Instruct"
+    @Option(help: ArgumentHelp("Prompt tokens per request (prefill 30 ms + 0.2 ms per token).", valueName: "n"))
+    var promptTokens: Int = 6000
+
+    @Option(help: ArgumentHelp("Output tokens per request.", valueName: "n"))
+    var maxTokens: Int = 16
+
+    @Option(help: ArgumentHelp("vLLM --max-num-seqs of each pod (requests decoded at once; more queue).",
+        valueName: "n"))
+    var maxNumSeqs: Int = 8
+
+    @Option(help: ArgumentHelp("Simulated model-load seconds of every pod.", valueName: "seconds"))
+    var loadSeconds: Double = 180
+
+    @Option(help: ArgumentHelp("Readiness probe of the vLLM pods: tcp (a chart's default) or health.",
+        valueName: "tcp|health"))
+    var probe: String = "tcp"
+
+    @Option(help: ArgumentHelp("Wall seconds of steady load measured as the baseline.", valueName: "seconds"))
+    var baselineSeconds: Double = 8
+
+    @Option(help: ArgumentHelp("Wall seconds each phase may take before the demo gives up.", valueName: "seconds"))
+    var phaseTimeout: Double = 120
 
     func validate() throws {
+        guard ["naive", "none"].contains(compare) else {
+            throw ValidationError("--compare must be naive or none, not \(compare)")
+        }
+        guard ["tcp", "health"].contains(probe) else { throw ValidationError("--probe must be tcp or health") }
+        guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be 1...16") }
+        guard rate > 0, rate <= 200, rate.isFinite else { throw ValidationError("--rate must be in (0, 200]") }
+        guard (1...100_000).contains(promptTokens), (1...4096).contains(maxTokens), (1...1024).contains(maxNumSeqs)
+        else { throw ValidationError("--prompt-tokens, --max-tokens and --max-num-seqs must be positive") }
         guard loadSeconds >= 0, loadSeconds.isFinite else { throw ValidationError("--load-seconds must be >= 0") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be > 0") }
+        guard baselineSeconds > 0, baselineSeconds.isFinite, phaseTimeout > 0, phaseTimeout.isFinite else {
+            throw ValidationError("--baseline-seconds and --phase-timeout must be positive")
+        }
     }
 
-    func run() async throws {
-        let emulated = try cluster.makeCluster()
-        let address = try await emulated.start()
-        try cluster.writeKubeconfig(await emulated.kubeconfig(), to: kubeconfigOut)
-        Console.line("Emulated cluster at \(address.url) (time x\(Int(cluster.timeScale))), kubeconfig \(kubeconfigOut)")
+    var scenario: DemoScenario {
+        DemoScenario(
+            replicas: replicas, rate: rate, promptTokens: promptTokens, maxTokens: maxTokens, maxNumSeqs: maxNumSeqs,
+            loadSeconds: loadSeconds, probe: probe, holdSeconds: 4)
+    }
 
-        let client: KubernetesClient
+    static let namespace = "llm-serving"
+    static let naiveNamespace = "llm-naive"
+
+    func run() async throws {
+        let began = Date()
+        var configuration = try cluster.makeConfiguration()
+        configuration.gatewayAddress = "127.0.0.1:0"
+        configuration.defaultLoadSeconds = loadSeconds
+        configuration.servingTimeScale = 1
+        let emulated = EmulatedCluster(configuration: configuration)
+        let address = try await emulated.start()
+        var kube: KubernetesClient?
+        var controller: DemoController?
         do {
-            client = try KubernetesClient(configuration: ClientConfiguration.fromKubeconfig(paths: [kubeconfigOut]))
+            try cluster.writeKubeconfig(await emulated.kubeconfig(), to: kubeconfigOut)
+            guard let gateway = await emulated.gatewayURL() else { throw CLIError("the demo gateway did not start") }
+            Console.line(
+                "Emulated cluster at \(address.url), gateway \(gateway); kubeconfig \(kubeconfigOut) "
+                    + "(export KUBECONFIG=\(kubeconfigOut) to watch with kubectl)")
+            Console.line(
+                "Model loads run x\(Self.format(cluster.timeScale)) (\(Int(loadSeconds)) s load = "
+                    + "\(Self.format(loadSeconds / cluster.timeScale)) s wall); requests are served in real time. "
+                    + "TTFT in seconds.")
+            let client = try KubernetesClient(configuration: ClientConfiguration.fromKubeconfig(paths: [kubeconfigOut]))
+            kube = client
+            let story = DemoStory(
+                cluster: emulated, kube: client, scenario: scenario, gatewayURL: gateway, phaseTimeout: phaseTimeout,
+                baselineSeconds: baselineSeconds, kubeconfigPath: kubeconfigOut)
+            let ours = try await story.runModelRollout()
+            controller = ours.controller
+            var naive: DemoSideResult?
+            if compare == "naive" {
+                naive = try await story.runNaive()
+            }
+            let report = DemoReport(
+                scenario: scenario, timeScale: cluster.timeScale, baselineTtftP95: ours.result.baselineTtftP95,
+                modelRollout: ours.result, naive: naive, wallSeconds: Date().timeIntervalSince(began))
+            printSummary(report)
+            if let json {
+                do {
+                    try (report.json.serialized() + "\n").write(toFile: json, atomically: true, encoding: .utf8)
+                    Console.line("Summary written to \(json)")
+                } catch {
+                    throw CLIError("cannot write the summary to \(json): \(error.localizedDescription)")
+                }
+            }
+            let failed = [ours.result] + (naive.map { [$0] } ?? [])
+            if let side = failed.first(where: { !$0.completed }) {
+                throw CLIError("the \(side.name) phase did not complete within \(Int(phaseTimeout)) s: \(side.outcome)")
+            }
+            if keepRunning {
+                Console.line(
+                    """
+
+                    The cluster and the controller keep running; press Ctrl-C to stop. Try:
+                      export KUBECONFIG=\(kubeconfigOut)
+                      kubectl get modelrollouts,deployments,pods -n \(Self.namespace)
+                      kubectl get modelrollout chat -n \(Self.namespace) -o jsonpath='{.status.decisions}'
+                      kubectl get events -n \(Self.namespace)
+                      kubectl get pods -n \(Self.naiveNamespace)
+                    """)
+                _ = await TerminationSignal.wait()
+            }
         } catch {
-            await emulated.stop()
-            throw CLIError("cannot use the demo kubeconfig: \(error)")
-        }
-        do {
-            try await runStory(client: client, clock: emulated.workloads.clock)
-        } catch {
-            try? await client.shutdown()
+            controller?.cancel()
+            try? await kube?.shutdown()
             await emulated.stop()
             throw error
         }
-        try? await client.shutdown()
-        if !exitWhenReady {
-            Console.line("\nThe cluster keeps running; press Ctrl-C to stop it.")
-            _ = await TerminationSignal.wait()
-        }
+        controller?.cancel()
+        await controller?.wait()
+        try? await kube?.shutdown()
         await emulated.stop()
     }
 
-    /// One observation of a demo pod.
-    struct PodView: Equatable {
-        var name: String
-        var deployment: String
-        var phase: String
-        var ready: Bool
-        var serving: Bool
-        var lastLog: String
-    }
-
-    func runStory(client: KubernetesClient, clock: any WorkloadClock) async throws {
-        let deployments = client.dynamic(.deployments, namespace: Self.namespace)
-        for (name, probe) in [("vllm-llama-r1", Self.modelsProbe), ("vllm-llama-tcp", Self.tcpProbe)] {
-            _ = try await deployments.create(DynamicObject(raw: Self.deployment(name: name, probe: probe,
-                loadSeconds: loadSeconds)))
-            Console.line("created deployment/\(name) (readiness probe: \(probe["httpGet"] != nil ? "GET /v1/models" : "TCP port 8000"))")
-        }
+    func printSummary(_ report: DemoReport) {
         Console.line("")
-        Console.line(Self.row("t(sim)", "POD", "PHASE", "READY", "MODEL", "LAST vLLM LOG LINE"))
-
-        let start = clock.now()
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        var last: [String: PodView] = [:]
-        var readyAt: [String: TimeInterval] = [:]
-        var servingAt: [String: TimeInterval] = [:]
-        while true {
-            let pods = try await client.dynamic(.pods, namespace: Self.namespace).list(
-                ListOptions(labelSelector: "app=vllm-llama")).items
-            let elapsed = clock.now().timeIntervalSince(start)
-            for pod in pods.map(\.raw) {
-                let view = await observe(pod, client: client)
-                if view.ready, readyAt[view.deployment] == nil { readyAt[view.deployment] = elapsed }
-                if view.serving, servingAt[view.deployment] == nil { servingAt[view.deployment] = elapsed }
-                if last[view.name] != view {
-                    last[view.name] = view
-                    Console.line(Self.row(
-                        Self.duration(elapsed), view.name, view.phase, view.ready ? "True" : "False",
-                        view.serving ? "loaded" : "-", String(view.lastLog.prefix(90))))
-                }
-            }
-            if servingAt.count == 2, readyAt.count == 2 { break }
-            if ContinuousClock.now > deadline {
-                throw CLIError("the demo pods did not serve the model within \(Int(timeout)) s; try a larger --timeout")
-            }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-
+        Console.line("Summary (TTFT in seconds as clients measure them; model loads x\(Self.format(cluster.timeScale)))")
+        Console.line(report.table)
         Console.line("")
-        for name in ["vllm-llama-r1", "vllm-llama-tcp"] {
-            let ready = readyAt[name] ?? 0
-            let serving = servingAt[name] ?? 0
-            let gap = max(0, serving - ready)
-            if gap > 1 {
-                Console.line("\(name): Ready at \(Self.duration(ready)), model served at \(Self.duration(serving)) — "
-                    + "\(Self.duration(gap)) Ready without being able to answer: requests routed there fail or queue.")
-            } else {
-                Console.line("\(name): Ready at \(Self.duration(ready)), model served at \(Self.duration(serving)) — "
-                    + "readiness matched model readiness.")
+        let ours = report.modelRollout
+        if let naive = report.naive {
+            let p95 = { (side: DemoSideResult) in
+                side.ttftP95DuringRevision.map { String(format: "%.2f s", $0) } ?? "unbounded"
             }
+            Console.line(
+                "ModelRollout sent \(ours.requestsToLoadingPods) requests to loading pods and kept p95 TTFT at "
+                    + "\(p95(ours)) during the revision; the rolling update sent \(naive.requestsToLoadingPods) "
+                    + "and p95 TTFT rose to \(p95(naive)) (baseline "
+                    + "\(report.baselineTtftP95.map { String(format: "%.2f s", $0) } ?? "n/a")).")
         }
-        printTryCommands(pods: last.values.map(\.name).sorted())
+        Console.line(String(format: "Whole run: %.1f s wall.", report.wallSeconds))
     }
 
-    func observe(_ pod: JSONValue, client: KubernetesClient) async -> PodView {
-        let name = pod[path: ["metadata", "name"]]?.stringValue ?? "?"
-        let deployment = pod[path: ["metadata", "labels", "deployment"]]?.stringValue ?? "?"
-        var phase = pod[path: ["status", "phase"]]?.stringValue ?? "Pending"
-        if phase == "Pending",
-            let waiting = pod[path: ["status", "containerStatuses"]]?.arrayValue?.first?[path: ["state", "waiting", "reason"]]?
-                .stringValue
-        {
-            phase = waiting
-        }
-        let ready = (pod[path: ["status", "conditions"]]?.arrayValue ?? []).contains {
-            $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True"
-        }
-        var serving = false
-        var lastLog = ""
-        if pod[path: ["status", "podIP"]]?.stringValue != nil, phase == "Running" {
-            if let answer = try? await client.podProxy(namespace: Self.namespace, pod: name, port: 8000, path: "/v1/models"),
-                answer.status == 200, answer.text.contains(Self.model)
-            {
-                serving = true
-            }
-            if let log = try? await client.podLogs(
-                namespace: Self.namespace, pod: name, options: LogOptions(container: "vllm", tailLines: 1))
-            {
-                lastLog = log.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-        }
-        return PodView(name: name, deployment: deployment, phase: phase, ready: ready, serving: serving, lastLog: lastLog)
-    }
-
-    func printTryCommands(pods: [String]) {
-        let pod = pods.first ?? "POD"
-        Console.line("""
-
-            Try it with kubectl (1.32 or newer):
-              export KUBECONFIG=\(kubeconfigOut)
-              kubectl get deployments,pods -n \(Self.namespace) -o wide
-              kubectl logs -n \(Self.namespace) \(pod) -c vllm --tail=15
-              kubectl get --raw /api/v1/namespaces/\(Self.namespace)/pods/\(pod):8000/proxy/v1/models
-              kubectl get --raw /api/v1/namespaces/\(Self.namespace)/pods/\(pod):8000/proxy/metrics | grep num_requests
-              kubectl scale deployment vllm-llama-r1 -n \(Self.namespace) --replicas=2
-              kubectl get pods -n \(Self.namespace) -w
-            """)
-    }
-
-    /// One timeline row with fixed column widths.
-    static func row(_ cells: String...) -> String {
-        let widths = [8, 32, 18, 6, 7]
-        return cells.enumerated().map { index, cell in
-            index < widths.count ? cell.padding(toLength: max(widths[index], cell.count) + 1, withPad: " ", startingAt: 0)
-                : cell
-        }.joined()
-    }
-
-    static func duration(_ seconds: TimeInterval) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
-    }
-
-    static let modelsProbe: JSONValue = ["httpGet": ["path": "/v1/models", "port": 8000], "periodSeconds": 5]
-    static let tcpProbe: JSONValue = ["tcpSocket": ["port": 8000], "periodSeconds": 5]
-
-    /// A vLLM Deployment as a platform team writes it (one GPU, the model as argument, a sidecar-free pod).
-    static func deployment(name: String, probe: JSONValue, loadSeconds: Double) -> JSONValue {
-        let labels: JSONValue = ["app": "vllm-llama", "deployment": .string(name)]
-        return [
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": labels],
-            "spec": [
-                "replicas": 1,
-                "selector": ["matchLabels": labels],
-                "template": [
-                    "metadata": [
-                        "labels": labels,
-                        "annotations": [SimAnnotations.loadSeconds: .string(String(Int(loadSeconds)))],
-                    ],
-                    "spec": [
-                        "containers": [
-                            [
-                                "name": "vllm", "image": "vllm/vllm-openai:v0.11.0",
-                                "args": ["--model", .string(model), "--port", "8000"],
-                                "ports": [["containerPort": 8000, "name": "http"]],
-                                "readinessProbe": probe,
-                                "resources": ["limits": ["nvidia.com/gpu": "1"]],
-                            ]
-                        ]
-                    ],
-                ],
-            ],
-        ]
+    static func format(_ value: Double) -> String {
+        value.rounded() == value ? String(Int(value)) : String(format: "%.1f", value)
     }
 }
