@@ -6,7 +6,7 @@ public struct ModelRolloutCommand: AsyncParsableCommand {
         commandName: "modelrollout",
         abstract: "Safe, fast model revisions for vLLM on Kubernetes.",
         subcommands: [ControllerCommand.self, SimCommand.self, DemoCommand.self, InspectCommand.self, BenchCommand.self,
-            PluginCommand.self]
+            PluginCommand.self, DiagnoseCommand.self]
     )
 
     public init() {}
