@@ -80,14 +80,14 @@ struct DemoCommand: AsyncParsableCommand {
     var rate: Double = 12
 
     @Option(help: ArgumentHelp("Prompt tokens per request (prefill 30 ms + 0.2 ms per token).", valueName: "n"))
-    var promptTokens: Int = 6000
+    var promptTokens: Int = 7500
 
     @Option(help: ArgumentHelp("Output tokens per request.", valueName: "n"))
     var maxTokens: Int = 16
 
     @Option(help: ArgumentHelp("vLLM --max-num-seqs of each pod (requests decoded at once; more queue).",
         valueName: "n"))
-    var maxNumSeqs: Int = 8
+    var maxNumSeqs: Int = 9
 
     @Option(help: ArgumentHelp("Simulated model-load seconds of every pod.", valueName: "seconds"))
     var loadSeconds: Double = 180

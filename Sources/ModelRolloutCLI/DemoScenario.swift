@@ -128,7 +128,7 @@ struct DemoScenario: Sendable {
                 "readinessTimeout": "2m",
                 "steps": [["weight": 10, "hold": hold], ["weight": 50, "hold": hold], ["weight": 100]],
                 "analysis": [
-                    "interval": "1s", "minSamples": 10, "ttftP95": "5s", "ttftRatio": 1.5, "queueWaitP95": "2s",
+                    "interval": "1s", "minSamples": 8, "ttftP95": "5s", "ttftRatio": 1.5, "queueWaitP95": "2s",
                     "maxErrorRate": 0.01, "failureLimit": 2,
                 ],
                 "autoscaling": ["scaleDownDelay": "3s"],

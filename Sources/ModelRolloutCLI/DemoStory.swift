@@ -112,7 +112,9 @@ struct DemoStory {
         let records = await load.snapshot()
         let result = DemoSideResult(
             name: "ModelRollout",
-            baseline: records.filter { $0.start >= baselineStart && $0.start < revisionStart },
+            baseline: records.filter {
+                $0.start >= baselineStart && $0.start.addingTimeInterval($0.totalSeconds) < revisionStart
+            },
             revision: records.filter { $0.start >= revisionStart && $0.start <= end },
             completedSeconds: ended.map { $0.timeIntervalSince(revisionStart) }, outcome: outcome)
         return OursOutcome(result: result, controller: controller)
@@ -163,7 +165,7 @@ struct DemoStory {
                 let updated = deployment?[path: ["status", "updatedReplicas"]]?.intValue ?? 0
                 if old == 0, serving == scenario.replicas, updated == Int64(scenario.replicas) {
                     ended = Date()
-                    outcome = "rolling update complete, all new pods serve"
+                    outcome = "complete"
                     return true
                 }
                 return false
@@ -179,7 +181,9 @@ struct DemoStory {
         let records = await load.snapshot()
         return DemoSideResult(
             name: "rolling update (naive)",
-            baseline: records.filter { $0.start >= baselineStart && $0.start < revisionStart },
+            baseline: records.filter {
+                $0.start >= baselineStart && $0.start.addingTimeInterval($0.totalSeconds) < revisionStart
+            },
             revision: records.filter { $0.start >= revisionStart && $0.start <= end },
             completedSeconds: ended.map { $0.timeIntervalSince(revisionStart) }, outcome: outcome)
     }
