@@ -38,11 +38,12 @@ final class Harness: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/modelrollout")
     }
 
-    init(timeScale: Double = 60, loadSeconds: Double = 120) async throws {
+    /// `tls`: serve the API over https (credentials such as service-account tokens are only sent over https).
+    init(timeScale: Double = 60, loadSeconds: Double = 120, tls: Bool = false) async throws {
         cluster = EmulatedCluster(
             configuration: EmulatedCluster.Configuration(
-                timeScale: timeScale, gpuNodes: 2, gpusPerNode: 8, defaultLoadSeconds: loadSeconds,
-                defaultPullSeconds: 10, gatewayAddress: "127.0.0.1:0"))
+                api: APIServer.Configuration(tls: tls), timeScale: timeScale, gpuNodes: 2, gpusPerNode: 8,
+                defaultLoadSeconds: loadSeconds, defaultPullSeconds: 10, gatewayAddress: "127.0.0.1:0"))
         _ = try await cluster.start()
         gatewayURL = await cluster.gatewayURL() ?? ""
         logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("mr-e2e-\(UUID().uuidString)")
@@ -185,7 +186,9 @@ final class Harness: @unchecked Sendable {
     // MARK: - Controller process
 
     @discardableResult
-    func startController(extraArguments: [String] = [], additional: Bool = false) throws -> Process {
+    func startController(
+        extraArguments: [String] = [], additional: Bool = false, kubeconfig: String? = nil
+    ) throws -> Process {
         let binary = Self.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw HarnessError("the modelrollout binary is missing at \(binary.path); run `swift build` first")
@@ -195,7 +198,7 @@ final class Harness: @unchecked Sendable {
         process.executableURL = binary
         process.arguments =
             [
-                "controller", "--kubeconfig", kubeconfigPath, "--namespace", Self.namespace,
+                "controller", "--kubeconfig", kubeconfig ?? kubeconfigPath, "--namespace", Self.namespace,
                 "--metrics-bind-address", "127.0.0.1:0", "--health-probe-bind-address", "127.0.0.1:0",
                 "--log-format", "json", "--loading-probe-interval", "0.1", "--resync-interval", "1",
             ] + extraArguments

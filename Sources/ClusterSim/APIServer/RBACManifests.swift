@@ -14,8 +14,11 @@ public struct ManifestError: Error, Sendable, CustomStringConvertible {
 public enum ClusterManifests {
     /// The objects of a multi-document YAML text (`---` separated; empty documents and `List`s are flattened).
     public static func parse(yaml: String) throws(ManifestError) -> [JSONValue] {
-        let nodes: [Node]
-        do { nodes = Array(try Yams.compose_all(yaml: yaml)) } catch {
+        var nodes: [Node] = []
+        do {
+            let parser = try Parser(yaml: yaml)
+            while let node = try parser.nextRoot() { nodes.append(node) }
+        } catch {
             throw ManifestError("invalid YAML: \(error)")
         }
         var objects: [JSONValue] = []
