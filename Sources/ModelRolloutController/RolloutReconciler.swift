@@ -247,8 +247,11 @@ final class RolloutReconciler: Reconciler, Sendable {
         }
         metrics.update(
             Self.metricsSnapshot(
-                namespace: namespace, name: key.name, spec: spec, requestClass: requestClass, plan: plan,
-                parties: parties, observations: [stable, candidate, retired].compactMap { $0 }))
+                namespace: namespace, name: key.name, spec: spec, requestClass: requestClass,
+                phase: plan.status.phase, weights: plan.status.weights,
+                stableDeployment: plan.status.stableDeployment ?? parties.stable.deployment,
+                candidateDeployment: plan.status.candidateDeployment ?? parties.candidate?.deployment,
+                observations: [stable, candidate, retired].compactMap { $0 }))
 
         // Status (optimistic concurrency on the object we read).
         let newStatus = try KubeJSON.toJSONValue(plan.status)
@@ -334,11 +337,13 @@ final class RolloutReconciler: Reconciler, Sendable {
         return decision
     }
 
-    /// What the metrics show after a plan: each revision's replicas from the observations and its weight from
-    /// the planned status (stable and candidate Deployments), else from the parties' route weights.
+    /// What the metrics show after a plan: each observed revision's replicas, and the planned weights of the
+    /// stable and candidate Deployments. A revision that is neither observed nor weighted is not shown (its
+    /// series are dropped).
     static func metricsSnapshot(
-        namespace: String, name: String, spec: ModelRolloutSpec, requestClass: String, plan: RolloutPlan,
-        parties: RolloutParties, observations: [RevisionObservation]
+        namespace: String, name: String, spec: ModelRolloutSpec, requestClass: String, phase: RolloutPhase?,
+        weights: RevisionWeights?, stableDeployment: String, candidateDeployment: String?,
+        observations: [RevisionObservation]
     ) -> RolloutMetricsSnapshot {
         var revisions: [RevisionMetricsSnapshot] = []
         func index(_ deployment: String) -> Int {
@@ -352,16 +357,15 @@ final class RolloutReconciler: Reconciler, Sendable {
             revisions[i].ready = observation.modelReady
             revisions[i].loading = observation.loading
         }
-        if let weights = plan.status.weights {
-            let stable = plan.status.stableDeployment ?? parties.stable.deployment
-            if !stable.isEmpty { revisions[index(stable)].weight = weights.stable }
-            if let candidate = plan.status.candidateDeployment ?? parties.candidate?.deployment, !candidate.isEmpty {
-                revisions[index(candidate)].weight = weights.candidate
+        if let weights {
+            if !stableDeployment.isEmpty { revisions[index(stableDeployment)].weight = weights.stable }
+            if let candidateDeployment, !candidateDeployment.isEmpty {
+                revisions[index(candidateDeployment)].weight = weights.candidate
             }
         }
         return RolloutMetricsSnapshot(
             namespace: namespace, name: name, model: spec.model, route: spec.route.name, requestClass: requestClass,
-            phase: plan.status.phase?.rawValue, revisions: revisions)
+            phase: phase?.rawValue, revisions: revisions)
     }
 
     func execute(_ action: RolloutAction, namespace: String, routeKey: ObjectKey, log: Logger) async throws {
