@@ -106,6 +106,7 @@ struct DemoStory {
             throw error
         }
         let end = Date()
+        await timeline.tick()
         timeline.note("ModelRollout chat: \(outcome)")
         await settle(timeline: timeline)
         await load.stop()

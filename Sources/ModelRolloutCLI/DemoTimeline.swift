@@ -133,6 +133,14 @@ final class DemoTimeline {
             parts.append(text)
         }
         if revisions.isEmpty { parts.append("no pods") }
+        if let rolloutName, let raw = await cluster.storage.get(ModelRollout.resource, namespace: namespace, name: rolloutName),
+            case .success(let rollout) = ModelRollout.decode(raw), let status = rollout.status, let phase = status.phase
+        {
+            var text = phase.rawValue
+            if phase == .progressing, let step = status.currentStep { text += " step \(step + 1)/\(rollout.spec.steps.count)" }
+            if phase == .progressing, let verdict = status.analysis?.lastVerdict { text += " analysis \(verdict.rawValue)" }
+            parts.insert(text, at: 0)
+        }
         var waiting = 0.0
         for pod in views where pod.serving && !pod.terminating {
             waiting += await queueDepth(pod: pod.name)
