@@ -56,11 +56,12 @@ import Testing
             description: "Full before the first step goes straight to 100 % once capacity allows", step: nil,
             request: PromoteRequest(mode: .full, step: nil), candidateDesired: 2, candidateReady: 2,
             routeCandidate: 0, pending: false, currentStep: nil, expectedPhase: .promoted, candidateWeight: 100,
-            rule: "manual-promote-full"),
+            rule: "manual-promote-full", messageContains: "(Full) before the first step: moved to step 3/3"),
         Case(
             description: "Step at the next-to-last step moves to the last step", step: 1,
             request: PromoteRequest(mode: .step, step: 1), candidateDesired: 2, candidateReady: 2, pending: false,
-            currentStep: 2, expectedPhase: .progressing, candidateWeight: 100, rule: "manual-promote-step"),
+            currentStep: 2, expectedPhase: .progressing, candidateWeight: 100, rule: "manual-promote-step",
+            messageContains: "(Step) at step 2/3: moved to step 3/3 (100%)"),
         Case(
             description: "Step before the first step is ignored", step: nil,
             request: PromoteRequest(mode: .step, step: nil), candidateDesired: 1, candidateReady: 0, routeCandidate: 0,
@@ -78,7 +79,7 @@ import Testing
         Case(
             description: "a rollback ignores it", step: 0, request: PromoteRequest(mode: .step, step: 0),
             candidateDesired: 1, candidateReady: 1, phase: .rollingBack, pending: false, currentStep: nil,
-            expectedPhase: .rolledBack, candidateWeight: 0, rule: "promote-ignored"),
+            expectedPhase: .rolledBack, candidateWeight: 0, rule: "promote-ignored", messageContains: "RolledBack"),
     ]
 
     @Test(arguments: cases)
@@ -103,7 +104,7 @@ import Testing
         if let rule = c.rule {
             #expect(promotes.contains { $0.rule == rule })
             let messages = promotes.map(\.message).joined(separator: " | ")
-            #expect(messages.contains(c.messageContains), "\(messages)")
+            #expect(c.messageContains.isEmpty || messages.contains(c.messageContains), "\(messages)")
         } else {
             #expect(promotes.isEmpty)
         }

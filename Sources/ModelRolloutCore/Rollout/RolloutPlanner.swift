@@ -471,7 +471,7 @@ struct PlanBuilder {
         let last = spec.steps.count - 1
         let from = status.currentStep
         let target = request.mode == .full ? last : (from ?? -1) + 1
-        let fromText = from.map { "step \($0 + 1)/\(spec.steps.count)" } ?? "before the first step"
+        let fromText = from.map { "at step \($0 + 1)/\(spec.steps.count)" } ?? "before the first step"
         var inputs = [
             "mode": request.mode.rawValue, "step": from.map { "\($0 + 1)/\(spec.steps.count)" } ?? "none",
             "candidateModelReady": "\(candidate.modelReady)", "candidateWeight": "\(share(candidate.service))",
@@ -485,7 +485,7 @@ struct PlanBuilder {
             status.promote = nil
             record(
                 .promote, rule: rule, inputs: inputs, result: "promote",
-                message: "manual promotion (\(request.mode.rawValue)) at \(fromText): promoting \(candidate.deployment)",
+                message: "manual promotion (\(request.mode.rawValue)) \(fromText): promoting \(candidate.deployment)",
                 event: true)
             promote(stable: stable, candidate: candidate, rule: rule)
             return
@@ -498,7 +498,7 @@ struct PlanBuilder {
         status.promote = nil
         record(
             .promote, rule: rule, inputs: inputs, result: "step=\(target + 1)",
-            message: "manual promotion (\(request.mode.rawValue)) at \(fromText): moved to step \(target + 1)/"
+            message: "manual promotion (\(request.mode.rawValue)) \(fromText): moved to step \(target + 1)/"
                 + "\(spec.steps.count) (\(spec.steps[target].weight)%) without waiting for the hold", event: true)
         if request.mode == .full, spec.steps[target].weight >= 100 {
             promote(stable: stable, candidate: candidate, rule: rule)
