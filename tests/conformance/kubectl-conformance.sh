@@ -42,6 +42,8 @@
 #   mr-samples         apply -f manifests/samples/ creates the route, the rollout, the Deployments and Services
 #   mr-get             get mr shows PHASE STABLE CANDIDATE WEIGHT READY AGE, filled from a status write
 #   mr-invalid         an invalid ModelRollout is refused with the schema's field errors (422 Invalid)
+#   install-dry-run    apply --dry-run=server -k manifests/ (after its namespace exists) succeeds; nothing persists
+#   rbac-get           apply -f manifests/rbac/ creates the RBAC objects; get rolebinding -o wide shows the subjects
 #   tls-token          over HTTPS with a bearer token: get works
 #   tls-wrong-token    a wrong token -> Unauthorized
 set -u
@@ -373,6 +375,28 @@ check mr-crds t_mr_crds
 check mr-samples t_mr_samples
 check mr-get t_mr_get
 check mr-invalid t_mr_invalid
+
+# The install bundle. As with a real API server, a dry run cannot create objects in a namespace that does not
+# exist yet (the Namespace of the same apply is not persisted), so the namespace is applied first.
+t_install_dry_run() {
+    expect 'namespace/modelrollout-system (created|unchanged)' k apply -f "$ROOT/manifests/namespace.yaml" &&
+        expect 'deployment.apps/modelrollout-controller created \(server dry run\)' \
+            k apply --dry-run=server -k "$ROOT/manifests/" &&
+        expect 'clusterrole.rbac.authorization.k8s.io/modelrollout-controller created \(server dry run\)' \
+            k apply --dry-run=server -k "$ROOT/manifests/" &&
+        expect_fail 'NotFound|not found' k get clusterrole modelrollout-controller &&
+        expect_fail 'NotFound|not found' k get deployment modelrollout-controller -n modelrollout-system
+}
+t_rbac_get() {
+    expect 'rolebinding.rbac.authorization.k8s.io/modelrollout-leader-election created' \
+        k apply -f "$ROOT/manifests/rbac/" &&
+        expect 'Role/modelrollout-leader-election .*modelrollout-system:modelrollout-controller' \
+            k get rolebinding -n modelrollout-system -o wide &&
+        expect 'modelrollout-controller +ClusterRole/modelrollout-controller' k get clusterrolebinding &&
+        expect 'unchanged' k apply -f "$ROOT/manifests/rbac/"
+}
+check install-dry-run t_install_dry_run
+check rbac-get t_rbac_get
 
 start_sim https --tls --token conformance-token
 t_tls_token() { expect 'default' k get namespaces; }
