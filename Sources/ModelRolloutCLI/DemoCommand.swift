@@ -21,8 +21,9 @@ struct DemoCommand: AsyncParsableCommand {
 
             Phase 1, ModelRollout: namespace llm-serving, Deployment vllm-llama-r1 (--replicas pods of vLLM \
             serving meta-llama/Llama-3.1-8B-Instruct) behind the HTTPRoute llm-chat, a steady open-loop load \
-            (--rate requests/s of --prompt-tokens-token prompts) whose p95 time to first token (TTFT) is near \
-            2 s, and the ModelRollout chat. Then a new revision vllm-llama-r2 (new weights, same model id) is \
+            (--rate requests/s, --prompt-tokens prompt tokens each) and the ModelRollout chat. The simulated \
+            vLLM's TTFT is the wait for a batch slot (--max-num-seqs per pod) plus the prefill (30 ms + 0.2 ms per \
+            prompt token: 1.53 s for 7500 tokens), so the defaults give a baseline p95 TTFT near 2 s. Then a new revision vllm-llama-r2 (new weights, same model id) is \
             created at 0 replicas and spec.deployment is set to it: the operator scales it up, moves the route's \
             weight 10 -> 50 -> 100 % only when r2's pods have loaded the model, analyses TTFT, queue wait and \
             errors between steps, and promotes it.
@@ -181,10 +182,10 @@ struct DemoCommand: AsyncParsableCommand {
                       export KUBECONFIG=\(kubeconfigOut)
                       kubectl get modelrollouts,deployments,pods -n \(Self.namespace)
                       kubectl get modelrollout chat -n \(Self.namespace) -o jsonpath='{.status.decisions}'
-                      kubectl get events -n \(Self.namespace)
-                      kubectl get pods -n \(Self.naiveNamespace)
+                      kubectl get events -n \(Self.namespace)\(compare == "naive" ? "\n  kubectl get pods -n \(Self.naiveNamespace)" : "")
                     """)
-                _ = await TerminationSignal.wait()
+                let signal = await TerminationSignal.wait()
+                Console.line("\(signal) received, stopping the demo cluster")
             }
         } catch {
             controller?.cancel()

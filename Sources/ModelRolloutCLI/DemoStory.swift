@@ -109,7 +109,7 @@ struct DemoStory {
         await timeline.tick()
         timeline.note("ModelRollout chat: \(outcome)")
         await settle(timeline: timeline)
-        await load.stop()
+        await stopLoad(load, timeline: timeline)
         let records = await load.snapshot()
         let result = DemoSideResult(
             name: "ModelRollout",
@@ -178,7 +178,7 @@ struct DemoStory {
         let end = Date()
         timeline.note("Deployment vllm-llama: \(outcome)")
         await settle(timeline: timeline)
-        await load.stop()
+        await stopLoad(load, timeline: timeline)
         let records = await load.snapshot()
         return DemoSideResult(
             name: "rolling update (naive)",
@@ -234,6 +234,13 @@ struct DemoStory {
         timeline.note("measuring the baseline for \(DemoCommand.format(baselineSeconds)) s")
         try await waitUntil("the baseline", timeline: timeline, deadline: deadline) { Date() >= baselineEnd }
         return (baselineStart, Date())
+    }
+
+    /// Stops the load, saying so when requests are still in flight (stopping waits for them, up to 35 s).
+    func stopLoad(_ load: LoadGenerator, timeline: DemoTimeline) async {
+        let inFlight = await load.inFlightCount
+        if inFlight > 0 { timeline.note("stopping the load; waiting for \(inFlight) requests in flight") }
+        await load.stop()
     }
 
     /// A few more timeline ticks after the revision so the last requests finish and show.

@@ -35,6 +35,7 @@ struct DemoEndToEndTests {
         process.waitUntilExit()
         try? handle.close()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(at: directory)
         return (process.terminationStatus, output)
     }
 
@@ -42,6 +43,10 @@ struct DemoEndToEndTests {
     func demoTellsTheStory() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).json")
         let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).kc")
+        defer {
+            try? FileManager.default.removeItem(at: json)
+            try? FileManager.default.removeItem(at: kubeconfig)
+        }
         let started = Date()
         let (status, output) = try Self.run(
             ["demo", "--json", json.path, "--kubeconfig-out", kubeconfig.path], seconds: 240)
