@@ -27,7 +27,8 @@ struct DiagnoseProbe {
             var probe = ProbeSignals(gatewayTTFT: gateway.ttft, error: gateway.error.map { "gateway: \($0)" })
             let pod = backends.first { $0.deployment == revision.revision && $0.service == revision.service }
                 .flatMap { backend in
-                    backend.pods.first { $0.status?.isReady == true && $0.status?.podIP != nil }.map { ($0, backend.port) }
+                    backend.pods.first { $0.status?.isReady == true && $0.status?.podIP != nil }
+                        .map { ($0, backend.port) }
                 }
             if let (pod, port) = pod, let ip = pod.status?.podIP {
                 let hostPart = ip.contains(":") ? "[\(ip)]" : ip

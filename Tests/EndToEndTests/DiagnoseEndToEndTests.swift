@@ -158,7 +158,8 @@ struct DiagnoseEndToEndTests {
         #expect(gateway?["verdict"] != "likely")
 
         #expect(text.status == 0)
-        #expect(text.stdout.contains("Most likely cause: decode / runtime speed (likely) — route llm-chat, revision r2"))
+        #expect(
+            text.stdout.contains("Most likely cause: decode / runtime speed (likely) — route llm-chat, revision r2"))
     }
 
     @Test("(3) a loading revision while traffic queues: rollout / model loading first")
