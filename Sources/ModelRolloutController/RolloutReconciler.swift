@@ -188,11 +188,15 @@ final class RolloutReconciler: Reconciler, Sendable {
                     stable?.requestRate = stableWindow.requestRate
                     candidate?.requestRate = candidateWindow.requestRate
                     log.debug(
-                        "analysis", metadata: ["verdict": "\(result.verdict.rawValue)", "candidate": "\(candidateParty.deployment)"])
+                        "analysis",
+                        metadata: [
+                            "verdict": "\(result.verdict.rawValue)", "candidate": "\(candidateParty.deployment)",
+                        ])
                 } else {
                     await gatherer.memory.setBaseline(
                         key,
-                        StepBaseline(step: step, startedAt: started, stable: stableSamples, candidate: candidateSamples))
+                        StepBaseline(
+                            step: step, startedAt: started, stable: stableSamples, candidate: candidateSamples))
                 }
             }
         } else {

@@ -91,7 +91,9 @@ struct OperatorMetricsDashboardTests {
         metrics.setDesiredReplicas(namespace: "llm", rollout: "chat", revision: "llama-v1", replicas: 2)
         let ttft = PrometheusHistogram(
             name: "vllm:time_to_first_token_seconds", labels: [:],
-            buckets: [HistogramBucket(upperBound: 1, cumulativeCount: 4), .init(upperBound: .infinity, cumulativeCount: 5)],
+            buckets: [
+                HistogramBucket(upperBound: 1, cumulativeCount: 4), .init(upperBound: .infinity, cumulativeCount: 5),
+            ],
             count: 5)
         metrics.observeRuntime(
             namespace: "llm", rollout: "chat", model: "llama", route: "chat-route", requestClass: "default",
@@ -191,12 +193,16 @@ struct OperatorMetricsDashboardTests {
             }
         }
         // The panels the operator's story needs.
-        for needle in ["weight", "Replicas", "TTFT", "Queue wait", "load time", "Decisions", "Reconcile", "Work queue"] {
+        let needles = ["weight", "Replicas", "TTFT", "Queue wait", "load time", "Decisions", "Reconcile", "Work queue"]
+        for needle in needles {
             #expect(titles.contains { $0.localizedCaseInsensitiveContains(needle) }, "no panel about \(needle)")
         }
         let used = expressions.reduce(into: Set<String>()) { $0.formUnion(metricNames(in: $1)) }
         #expect(used.contains("modelrollout_model_load_seconds"))
-        #expect(expressions.contains { $0.contains("histogram_quantile") && $0.contains("modelrollout_model_load_seconds_bucket") })
+        #expect(
+            expressions.contains {
+                $0.contains("histogram_quantile") && $0.contains("modelrollout_model_load_seconds_bucket")
+            })
 
         // Every metric a panel asks for is one a real scrape of the operator exports.
         let scraped = PrometheusText.parse(try await Self.scrape(try await Self.populatedRegistry())).familyNames

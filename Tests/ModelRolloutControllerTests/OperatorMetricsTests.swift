@@ -182,7 +182,8 @@ struct OperatorMetricsTests {
             candidateDeployment: "llama-v2",
             observations: [
                 RevisionObservation(deployment: "llama-v1", service: "s1", desiredReplicas: 4, modelReady: 4),
-                RevisionObservation(deployment: "llama-v2", service: "s2", desiredReplicas: 2, modelReady: 1, loading: 1),
+                RevisionObservation(
+                    deployment: "llama-v2", service: "s2", desiredReplicas: 2, modelReady: 1, loading: 1),
                 RevisionObservation.missing(deployment: "llama-v0", service: "s0"),
             ])
         #expect(snapshot.phase == "Progressing")
@@ -234,7 +235,10 @@ struct OperatorMetricsTests {
                 scrape, "controller_runtime_reconcile_total", ["controller": "modelrollout", "result": "success"])
                 == 1)
         #expect(value(scrape, "workqueue_depth", ["name": "modelrollout"]) == 4)
-        for name in ["controller_runtime_reconcile_total", "controller_runtime_reconcile_errors_total", "workqueue_depth"] {
+        let names = [
+            "controller_runtime_reconcile_total", "controller_runtime_reconcile_errors_total", "workqueue_depth",
+        ]
+        for name in names {
             #expect(scrape.help[name] == OperatorMetrics.help(for: name))
         }
         #expect(OperatorMetrics.help(for: "something_else").isEmpty == false)

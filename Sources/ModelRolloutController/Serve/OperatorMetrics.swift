@@ -44,7 +44,8 @@ public enum OperatorMetrics {
     public static let catalog: [OperatorMetricDefinition] = [
         .init(
             "controller_runtime_reconcile_total", .counter, labels: ["controller", "result"],
-            help: "Total number of reconciliations per controller, by result (success, error, requeue, requeue_after)."),
+            help: "Total number of reconciliations per controller, by result (success, error, requeue, requeue_after)."
+        ),
         .init(
             "controller_runtime_reconcile_errors_total", .counter, labels: ["controller"],
             help: "Total number of reconciliation errors per controller."),
