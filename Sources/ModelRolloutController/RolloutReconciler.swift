@@ -3,7 +3,6 @@ import KubeClient
 import KubeCore
 import KubeRuntime
 import Logging
-import Metrics
 import ModelRolloutCore
 
 /// Reconciles one `ModelRollout`: gather (route, Deployments, pods, logs, `/v1/models`, `/metrics`) → decide
