@@ -102,12 +102,15 @@ enum PluginFormat {
         if let retired = status.retiredDeployment {
             field("Retiring", "\(retired) scales to zero at \(status.retireAt.map(KubeTime.format) ?? "?")")
         }
-        if let failed = status.failedDeployment { field("Failed", "\(failed) (not retried until spec.deployment changes)") }
+        if let failed = status.failedDeployment {
+            field("Failed", "\(failed) (not retried until spec.deployment changes)")
+        }
         if let load = status.loadTime, load.samples > 0 {
             let parts = [
                 load.p50.map { "p50 \($0)" }, load.p90.map { "p90 \($0)" }, load.last.map { "last \($0)" },
             ].compactMap { $0 }
-            field("Load times", parts.joined(separator: ", ") + " (\(load.samples) samples)")
+            let samples = "\(load.samples) sample\(load.samples == 1 ? "" : "s")"
+            field("Load times", parts.joined(separator: ", ") + " (\(samples))")
         } else {
             field("Load times", "no samples yet")
         }

@@ -90,7 +90,8 @@ struct PluginPromoteCommand: AsyncParsableCommand {
             case .paused?:
                 throw CLIError("\(label) is Paused: resume it first (`kubectl modelrollout resume \(name)`)")
             case .rollingBack?:
-                throw CLIError("\(label) is rolling back \(status.candidateDeployment ?? "its candidate"); nothing to promote")
+                throw CLIError(
+                    "\(label) is rolling back \(status.candidateDeployment ?? "its candidate"); nothing to promote")
             default:
                 throw CLIError(
                     "\(label) has no rollout in progress (phase \(status.phase?.rawValue ?? "not reconciled yet")); "
@@ -227,7 +228,8 @@ enum PluginPaused {
             let label = "modelrollout \"\(name)\" (namespace \(session.namespace))"
             let phase = rollout.status?.phase?.rawValue ?? "not reconciled yet"
             if rollout.spec.paused == paused {
-                return ["\(label) is already \(paused ? "paused" : "running") (spec.paused: \(paused)); nothing changed"]
+                let state = paused ? "paused" : "running"
+                return ["\(label) is already \(state) (spec.paused: \(paused)); nothing changed"]
             }
             try await session.mergePatch(name, ["spec": ["paused": .bool(paused)]])
             return [

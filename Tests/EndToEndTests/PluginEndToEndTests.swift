@@ -80,7 +80,8 @@ struct PluginEndToEndTests {
         #expect(result.stderr.contains("no rollout in progress"), "\(result.all)")
         result = try await Self.plugin(harness, ["status", "nosuch"])
         #expect(result.code != 0)
-        #expect(result.stderr.contains("modelrollout \"nosuch\" not found in namespace \"llm-serving\""), "\(result.all)")
+        #expect(
+            result.stderr.contains("modelrollout \"nosuch\" not found in namespace \"llm-serving\""), "\(result.all)")
 
         try await harness.patchRollout(spec: ["deployment": "r2"])
         try await harness.waitUntil("step 1 (10 %)", seconds: 60) {
@@ -98,7 +99,9 @@ struct PluginEndToEndTests {
         #expect(result.stdout.contains("Phase:       Progressing"), "\(result.stdout)")
         #expect(result.stdout.contains("Step:        1/3 (10%), hold "), "\(result.stdout)")
         #expect(result.stdout.contains("remaining of 10m"), "\(result.stdout)")
-        #expect(result.stdout.contains("r2  candidate"), "\(result.stdout)")
+        let rows = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rows.contains { $0.starts(with: ["r2", "candidate", "10%", "1", "1", "0"]) }, "\(result.stdout)")
+        #expect(rows.contains { $0.starts(with: ["r1", "stable", "90%", "2", "2", "0"]) }, "\(result.stdout)")
         #expect(result.stdout.contains("Load times:"), "\(result.stdout)")
         #expect(result.stdout.contains("TrafficShifted"), "\(result.stdout)")
 

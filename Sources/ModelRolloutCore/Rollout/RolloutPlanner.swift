@@ -466,7 +466,9 @@ struct PlanBuilder {
 
     /// Acts on a matching promotion request: moves to the next (or last) step as soon as model-ready capacity
     /// carries it, skipping the current hold and its analysis. The request stays pending while capacity is missing.
-    mutating func manualPromote(_ request: PromoteRequest, stable: RevisionObservation, candidate: RevisionObservation) {
+    mutating func manualPromote(
+        _ request: PromoteRequest, stable: RevisionObservation, candidate: RevisionObservation
+    ) {
         promoteHandled = true
         let last = spec.steps.count - 1
         let from = status.currentStep
