@@ -92,12 +92,16 @@ struct RBACAuthorizerTests {
     // MARK: - Bindings
 
     static func policy() -> RBACPolicy {
-        let sa: JSONValue = ["kind": "ServiceAccount", "name": "modelrollout-controller", "namespace": "modelrollout-system"]
+        let sa: JSONValue = [
+            "kind": "ServiceAccount", "name": "modelrollout-controller", "namespace": "modelrollout-system",
+        ]
         return RBACPolicy(
             roles: [
                 [
                     "metadata": ["name": "leases", "namespace": "modelrollout-system"],
-                    "rules": [["apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"]]],
+                    "rules": [
+                        ["apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"]]
+                    ],
                 ],
                 [
                     "metadata": ["name": "cm-reader", "namespace": "team-a"],

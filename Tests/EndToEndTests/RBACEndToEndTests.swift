@@ -98,7 +98,9 @@ struct RBACEndToEndTests {
         // The same identity outside its rules.
         let sa = try KubernetesClient(configuration: ClientConfiguration.fromKubeconfig(paths: [kubeconfig]))
         defer { Task { try? await sa.shutdown() } }
-        let secrets = await Self.apiError { _ = try await sa.resources(Secret.self, namespace: Harness.namespace).list() }
+        let secrets = await Self.apiError {
+            _ = try await sa.resources(Secret.self, namespace: Harness.namespace).list()
+        }
         #expect(secrets?.isForbidden == true)
         #expect(
             secrets?.status.message

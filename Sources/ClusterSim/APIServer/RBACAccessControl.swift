@@ -79,7 +79,8 @@ extension APIHandler {
         let policy = RBACPolicy(
             roles: request.namespace.isEmpty ? [] : await storage.list(.roles, namespace: request.namespace),
             clusterRoles: await storage.list(.clusterRoles, namespace: nil),
-            roleBindings: request.namespace.isEmpty ? [] : await storage.list(.roleBindings, namespace: request.namespace),
+            roleBindings: request.namespace.isEmpty
+                ? [] : await storage.list(.roleBindings, namespace: request.namespace),
             clusterRoleBindings: await storage.list(.clusterRoleBindings, namespace: nil))
         switch RBACAuthorizer.authorize(request, user: user, policy: policy) {
         case .allow:

@@ -198,13 +198,16 @@ public struct RBACPolicy: Sendable {
     }
 
     /// Builds the policy from stored Role, ClusterRole, RoleBinding and ClusterRoleBinding objects.
-    public init(roles: [JSONValue], clusterRoles: [JSONValue], roleBindings: [JSONValue], clusterRoleBindings: [JSONValue]) {
+    public init(
+        roles: [JSONValue], clusterRoles: [JSONValue], roleBindings: [JSONValue], clusterRoleBindings: [JSONValue]
+    ) {
         self.init()
         for role in roles {
             guard let name = role[path: ["metadata", "name"]]?.stringValue,
                 let namespace = role[path: ["metadata", "namespace"]]?.stringValue
             else { continue }
-            self.roles[namespace, default: [:]][name] = (role["rules"]?.arrayValue ?? []).map(RBACPolicyRule.init(json:))
+            let rules = (role["rules"]?.arrayValue ?? []).map(RBACPolicyRule.init(json:))
+            self.roles[namespace, default: [:]][name] = rules
         }
         for role in clusterRoles {
             guard let name = role[path: ["metadata", "name"]]?.stringValue else { continue }
