@@ -141,6 +141,23 @@ private let cases: [DiagnoseCase] = [
         #expect(report.findings.dropFirst().allSatisfy { $0.verdict == .ok })
     }
 
+    /// With no queueing at all, histogram_quantile interpolates inside the first bucket of vLLM's queue-time
+    /// histogram (0.95 × 0.3 s = 285 ms) — above the TTFT p95 itself. Seen against the emulator: that is no queue.
+    @Test func queueQuantileInflatedByTheFirstBucketIsNotAQueue() {
+        let report = DiagnosisReport(
+            namespace: "llm-serving", generatedAt: Date(timeIntervalSince1970: 0),
+            revisions: [
+                healthy("r1") {
+                    $0.runtime.ttft = latency(mean: 0.071, p95: 0.079)
+                    $0.runtime.queueTime = latency(mean: 0.001, p50: 0.15, p95: 0.285)
+                    $0.rollout.recentLoadSeconds = [421]
+                }
+            ])
+        #expect(report.findings.first { $0.layer == .queue }?.verdict == .ok)
+        #expect(report.top == nil || report.top?.layer == .rollout)
+        #expect(report.findings.first { $0.layer == .rollout }?.signal.contains("traffic queued") == false)
+    }
+
     @Test func unscrapedRevisionIsNoDataForEveryRuntimeLayer() {
         let revision = healthy("r1") { $0.runtime = RuntimeSignals() }
         let findings = TTFTDiagnosis.diagnose([revision])

@@ -234,15 +234,22 @@ public enum TTFTDiagnosis {
 
         func queue(_ revision: RevisionSignals) -> DiagnosisFinding {
             let runtime = revision.runtime
-            let queueP95 = runtime.queueTime.p95
             let ttftP95 = runtime.ttft.p95
+            // The queue wait is part of the TTFT, so its p95 cannot exceed the TTFT's. A bucket quantile can (with
+            // no queueing at all, histogram_quantile interpolates inside the first bucket, e.g. 0.95 × 0.3 s):
+            // cap it, and judge the share of TTFT spent queued by the means, which buckets do not distort.
+            let queueP95 = runtime.queueTime.p95.map { p95 in ttftP95.map { min(p95, $0) } ?? p95 }
             guard queueP95 != nil || runtime.waiting != nil else {
                 return finding(.queue, .noData, 0, noRuntimeSignal(revision), Action.noData(.queue), revision)
             }
             let pods = Double(max(1, revision.rollout.ready > 0 ? revision.rollout.ready : runtime.scrapedPods))
             let waitingPerPod = (runtime.waiting ?? 0) / pods
             var share = 0.0
-            if let queueP95, let ttftP95, ttftP95 > 0 { share = min(1, queueP95 / ttftP95) }
+            if let queueMean = runtime.queueTime.mean, let ttftMean = runtime.ttft.mean, ttftMean > 0 {
+                share = min(1, max(0, queueMean / ttftMean))
+            } else if let queueP95, let ttftP95, ttftP95 > 0 {
+                share = min(1, queueP95 / ttftP95)
+            }
             var parts: [String] = []
             if let queueP95 { parts.append("queue wait p95 \(DiagnosisFormat.seconds(queueP95))") }
             if let ttftP95 { parts.append("TTFT p95 \(DiagnosisFormat.seconds(ttftP95))") }
