@@ -23,10 +23,10 @@ struct DemoCommand: AsyncParsableCommand {
             serving meta-llama/Llama-3.1-8B-Instruct) behind the HTTPRoute llm-chat, a steady open-loop load \
             (--rate requests/s, --prompt-tokens prompt tokens each) and the ModelRollout chat. The simulated \
             vLLM's TTFT is the wait for a batch slot (--max-num-seqs per pod) plus the prefill (30 ms + 0.2 ms per \
-            prompt token: 1.53 s for 7500 tokens), so the defaults give a baseline p95 TTFT near 2 s. Then a new revision vllm-llama-r2 (new weights, same model id) is \
-            created at 0 replicas and spec.deployment is set to it: the operator scales it up, moves the route's \
-            weight 10 -> 50 -> 100 % only when r2's pods have loaded the model, analyses TTFT, queue wait and \
-            errors between steps, and promotes it.
+            prompt token: 1.53 s for 7500 tokens), so the defaults give a baseline p95 TTFT near 2 s. Then a \
+            new revision vllm-llama-r2 (new weights, same model id) is created at 0 replicas and spec.deployment \
+            is set to it: the operator scales it up, moves the route's weight 10 -> 50 -> 100 % only when r2's \
+            pods have loaded the model, analyses TTFT, queue wait and errors between steps, and promotes it.
 
             Phase 2, naive (--compare naive, the default; --compare none skips it): the same fleet and load in \
             namespace llm-naive, and the same revision as a plain Deployment rolling update. The pods have a TCP \
@@ -182,7 +182,7 @@ struct DemoCommand: AsyncParsableCommand {
                       export KUBECONFIG=\(kubeconfigOut)
                       kubectl get modelrollouts,deployments,pods -n \(Self.namespace)
                       kubectl get modelrollout chat -n \(Self.namespace) -o jsonpath='{.status.decisions}'
-                      kubectl get events -n \(Self.namespace)\(compare == "naive" ? "\n  kubectl get pods -n \(Self.naiveNamespace)" : "")
+                      kubectl get events -n \(Self.namespace)\(naiveHint)
                     """)
                 let signal = await TerminationSignal.wait()
                 Console.line("\(signal) received, stopping the demo cluster")
@@ -201,7 +201,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     func printSummary(_ report: DemoReport) {
         Console.line("")
-        Console.line("Summary (TTFT in seconds as clients measure them; model loads x\(Self.format(cluster.timeScale)))")
+        Console.line(
+            "Summary (TTFT in seconds as clients measure them; model loads x\(Self.format(cluster.timeScale)))")
         Console.line(report.table)
         Console.line("")
         let ours = report.modelRollout
@@ -217,6 +218,8 @@ struct DemoCommand: AsyncParsableCommand {
         }
         Console.line(String(format: "Whole run: %.1f s wall.", report.wallSeconds))
     }
+
+    var naiveHint: String { compare == "naive" ? "\n  kubectl get pods -n \(Self.naiveNamespace)" : "" }
 
     static func format(_ value: Double) -> String {
         value.rounded() == value ? String(Int(value)) : String(format: "%.1f", value)

@@ -32,8 +32,9 @@ struct DemoStory {
         let namespace = DemoCommand.namespace
         Console.line("")
         Console.line(
-            "== Phase 1: ModelRollout — \(scenario.replicas) replicas of vllm-llama-r1, \(DemoCommand.format(scenario.rate)) "
-                + "req/s, then revision vllm-llama-r2 (\(scenario.probe) readiness probe) ==")
+            "== Phase 1: ModelRollout — \(scenario.replicas) replicas of vllm-llama-r1, "
+                + "\(DemoCommand.format(scenario.rate)) req/s, then revision vllm-llama-r2 "
+                + "(\(scenario.probe) readiness probe) ==")
         let timeline = DemoTimeline(
             cluster: cluster, kube: kube, namespace: namespace, rolloutName: "chat", interval: Self.timelineInterval)
         let deadline = Date().addingTimeInterval(phaseTimeout)
@@ -58,11 +59,12 @@ struct DemoStory {
         }
 
         let controller = try startController(namespace: namespace)
-        try await create(ModelRollout.resource, scenario.modelRollout(namespace: namespace, deployment: "vllm-llama-r1"))
+        try await create(
+            ModelRollout.resource, scenario.modelRollout(namespace: namespace, deployment: "vllm-llama-r1"))
         timeline.note("started the ModelRollout controller in-process; created ModelRollout chat (steps 10/50/100 %)")
         do {
             try await waitUntil("the ModelRollout to adopt vllm-llama-r1", timeline: timeline, deadline: deadline) {
-                if let failure = await controllerFailure(controller) { throw CLIError("the controller stopped: \(failure)") }
+                if let failure = controller.failure { throw CLIError("the controller stopped: \(failure)") }
                 return await rollout()?.status?.stableDeployment == "vllm-llama-r1"
             }
         } catch {
@@ -85,7 +87,7 @@ struct DemoStory {
         var outcome = "timed out after \(Int(phaseTimeout)) s"
         do {
             try await waitUntil("the rollout to end", timeline: timeline, deadline: deadline, throwing: false) {
-                if let failure = await controllerFailure(controller) { throw CLIError("the controller stopped: \(failure)") }
+                if let failure = controller.failure { throw CLIError("the controller stopped: \(failure)") }
                 guard let status = await rollout()?.status else { return false }
                 switch status.phase {
                 case .promoted?:
@@ -138,9 +140,11 @@ struct DemoStory {
             scenario.deployment(
                 name: "vllm-llama", namespace: namespace, revision: "r1", replicas: scenario.replicas,
                 selectRevision: false))
-        try await create(.services, DemoScenario.service(name: "vllm-llama", namespace: namespace, selector: ["app": "vllm-llama"]))
         try await create(
-            .httpRoutes, DemoScenario.route(namespace: namespace, hostname: "naive.llm.example.com", backend: "vllm-llama"))
+            .services, DemoScenario.service(name: "vllm-llama", namespace: namespace, selector: ["app": "vllm-llama"]))
+        try await create(
+            .httpRoutes,
+            DemoScenario.route(namespace: namespace, hostname: "naive.llm.example.com", backend: "vllm-llama"))
         timeline.note("created Deployment vllm-llama (r1, \(scenario.replicas) replicas), Service, HTTPRoute llm-chat")
         try await waitUntil("vllm-llama (r1) to serve", timeline: timeline, deadline: deadline) {
             await servingPods(timeline, revision: "r1") == scenario.replicas
@@ -158,7 +162,9 @@ struct DemoStory {
         var ended: Date?
         var outcome = "timed out after \(Int(phaseTimeout)) s"
         do {
-            try await waitUntil("the rolling update to finish", timeline: timeline, deadline: deadline, throwing: false) {
+            try await waitUntil(
+                "the rolling update to finish", timeline: timeline, deadline: deadline, throwing: false
+            ) {
                 let pods = await timeline.pods()
                 let old = pods.filter { $0.revision != "r2" }.count
                 let serving = pods.filter { $0.revision == "r2" && $0.serving && $0.ready && !$0.terminating }.count
@@ -202,7 +208,8 @@ struct DemoStory {
     }
 
     func rollout() async -> ModelRollout? {
-        guard let raw = await cluster.storage.get(ModelRollout.resource, namespace: DemoCommand.namespace, name: "chat"),
+        guard
+            let raw = await cluster.storage.get(ModelRollout.resource, namespace: DemoCommand.namespace, name: "chat"),
             case .success(let rollout) = ModelRollout.decode(raw)
         else { return nil }
         return rollout
@@ -310,8 +317,6 @@ struct DemoStory {
         return controller
     }
 
-    /// The controller's error when its task already ended.
-    func controllerFailure(_ controller: DemoController) async -> String? { controller.failure }
 }
 
 /// The in-process controller's task and, once it ended, why.

@@ -86,7 +86,9 @@ final class DemoTimeline {
             case .success(let rollout) = ModelRollout.decode(raw), let status = rollout.status
         else { return }
         for decision in status.decisions {
-            let key = "\(decision.time.timeIntervalSince1970)|\(decision.kind.rawValue)|\(decision.rule)|\(decision.result)"
+            let key = [
+                "\(decision.time.timeIntervalSince1970)", decision.kind.rawValue, decision.rule, decision.result,
+            ].joined(separator: "|")
             guard seenDecisions.insert(key).inserted else { continue }
             let text = "\(decision.kind.rawValue) \(decision.rule): \(decision.message)"
             Console.line("\(stamp())  >> \(String(text.prefix(150)))")
@@ -133,12 +135,17 @@ final class DemoTimeline {
             parts.append(text)
         }
         if revisions.isEmpty { parts.append("no pods") }
-        if let rolloutName, let raw = await cluster.storage.get(ModelRollout.resource, namespace: namespace, name: rolloutName),
+        if let rolloutName,
+            let raw = await cluster.storage.get(ModelRollout.resource, namespace: namespace, name: rolloutName),
             case .success(let rollout) = ModelRollout.decode(raw), let status = rollout.status, let phase = status.phase
         {
             var text = phase.rawValue
-            if phase == .progressing, let step = status.currentStep { text += " step \(step + 1)/\(rollout.spec.steps.count)" }
-            if phase == .progressing, let verdict = status.analysis?.lastVerdict { text += " analysis \(verdict.rawValue)" }
+            if phase == .progressing, let step = status.currentStep {
+                text += " step \(step + 1)/\(rollout.spec.steps.count)"
+            }
+            if phase == .progressing, let verdict = status.analysis?.lastVerdict {
+                text += " analysis \(verdict.rawValue)"
+            }
             parts.insert(text, at: 0)
         }
         var waiting = 0.0

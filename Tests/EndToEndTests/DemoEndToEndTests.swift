@@ -42,7 +42,8 @@ struct DemoEndToEndTests {
     @Test("the demo's summary: no request to a loading pod with ModelRollout, many with the rolling update")
     func demoTellsTheStory() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).json")
-        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).kc")
+        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mr-demo-\(UUID().uuidString).kc")
         defer {
             try? FileManager.default.removeItem(at: json)
             try? FileManager.default.removeItem(at: kubeconfig)

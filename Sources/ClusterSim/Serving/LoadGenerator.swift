@@ -262,7 +262,8 @@ public actor LoadGenerator {
 
     /// Whether a finished attempt may be retried: nothing streamed and no response, 429 or a 5xx.
     static func retryable(_ record: Record) -> Bool {
-        record.error != nil && record.tokens == 0 && (record.status == 0 || record.status == 429 || record.status >= 500)
+        record.error != nil && record.tokens == 0
+            && (record.status == 0 || record.status == 429 || record.status >= 500)
     }
 
     static func perform(id: Int, client: HTTPClient?, configuration: Configuration) async -> Record {
