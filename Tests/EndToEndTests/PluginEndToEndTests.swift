@@ -224,6 +224,30 @@ struct PluginEndToEndTests {
         #expect(again.stderr.contains("no rollout in progress"), "\(again.all)")
     }
 
+    /// `status.waitingSince` must survive the API server's pruning (it is in the CRD's status schema): a candidate
+    /// that loads for an hour is rolled back after `readinessTimeout`, and `status`/`why` say so.
+    @Test("a candidate that never becomes model-ready is rolled back after readinessTimeout; status and why show it")
+    func readinessTimeoutSurvivesTheStatusRoundTrip() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await RolloutEndToEndTests.steadyFleet(
+            harness, candidateAnnotations: [SimAnnotations.loadSeconds: "3600"], spec: ["readinessTimeout": "4s"],
+            rate: 10)
+        defer { Task { await load.stop() } }
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("the readiness-timeout rollback", seconds: 45) {
+            try await harness.rollout().status?.phase == .rolledBack
+        }
+        #expect(try await Self.decisionRules(harness).contains("readiness-timeout"))
+        var result = try await Self.plugin(harness, ["status", "chat"])
+        #expect(result.code == 0, "\(result.all)")
+        #expect(result.stdout.contains("Phase:       RolledBack"), "\(result.stdout)")
+        #expect(result.stdout.contains("Failed:      r2"), "\(result.stdout)")
+        result = try await Self.plugin(harness, ["why", "chat", "--limit", "5"])
+        #expect(result.code == 0, "\(result.all)")
+        #expect(result.stdout.contains("rule=readiness-timeout"), "\(result.stdout)")
+    }
+
     /// The real kubectl, if installed (`CLUSTERSIM_KUBECTL` or PATH).
     static func kubectl() -> URL? {
         if let path = ProcessInfo.processInfo.environment["CLUSTERSIM_KUBECTL"],
