@@ -208,7 +208,8 @@ struct DemoCommand: AsyncParsableCommand {
         let ours = report.modelRollout
         if let naive = report.naive {
             let p95 = { (side: DemoSideResult) in
-                side.ttftP95DuringRevision.map { String(format: "%.2f s", $0) } ?? "unbounded"
+                side.ttftP95DuringRevision.map { String(format: "%.2f s", $0) }
+                    ?? "beyond any value (over 5 % of the requests never got a token)"
             }
             Console.line(
                 "ModelRollout sent \(ours.requestsToLoadingPods) requests to loading pods and kept p95 TTFT at "
