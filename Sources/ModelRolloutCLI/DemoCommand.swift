@@ -45,7 +45,7 @@ struct DemoCommand: AsyncParsableCommand {
             to complete (Promoted; for naive: the update done and every new pod serving). Clients retry a failed \
             request (503 or a refused connection) with back-off for up to 30 s, as SDKs with retries do; TTFT \
             counts from the first attempt, so it is what a user waits. A request that never got a token counts \
-            as slower than every other.
+            with the time its client waited before giving up.
 
             Units: model loads and image pulls run --time-scale times faster than real time (at 30, a \
             3-minute load takes 6 s); requests are served in real time, so TTFTs are seconds as a client \
@@ -208,8 +208,7 @@ struct DemoCommand: AsyncParsableCommand {
         let ours = report.modelRollout
         if let naive = report.naive {
             let p95 = { (side: DemoSideResult) in
-                side.ttftP95DuringRevision.map { String(format: "%.2f s", $0) }
-                    ?? "beyond any value (over 5 % of the requests never got a token)"
+                side.ttftP95DuringRevision.map { String(format: "%.2f s", $0) } ?? "n/a"
             }
             Console.line(
                 "ModelRollout sent \(ours.requestsToLoadingPods) requests to loading pods and kept p95 TTFT at "

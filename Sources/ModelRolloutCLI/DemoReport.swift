@@ -8,8 +8,8 @@ struct DemoSideResult: Sendable {
     var name: String
     /// p95 TTFT of the steady load before the revision (this side's own baseline).
     var baselineTtftP95: Double?
-    /// p95 TTFT of the requests that started during the revision; a request that never got a token counts as
-    /// slower than all others (nil when more than 5 % failed).
+    /// p95 TTFT of the requests that started during the revision; a request that never got a token counts with
+    /// the time the client waited before giving up (as the benchmark counts a timeout at the timeout).
     var ttftP95DuringRevision: Double?
     var ttftP50DuringRevision: Double?
     /// Requests that started during the revision.
@@ -47,13 +47,13 @@ struct DemoSideResult: Sendable {
         self.outcome = outcome
     }
 
-    /// The nearest-rank percentile of the TTFTs, requests without a token ranked last (never answered);
-    /// nil without records or when the rank falls on a request that never got a token.
+    /// The nearest-rank percentile of the TTFTs; a request without a token counts with the seconds the client
+    /// waited before giving up (at least as slow as it was for the user). nil without records.
     static func percentile(_ records: [LoadGenerator.Record], _ p: Double) -> Double? {
         guard !records.isEmpty else { return nil }
-        let ttfts = records.compactMap(\.ttftSeconds).sorted()
-        let rank = min(records.count, max(1, Int((p * Double(records.count)).rounded(.up))))
-        return rank <= ttfts.count ? ttfts[rank - 1] : nil
+        let values = records.map { $0.ttftSeconds ?? $0.totalSeconds }.sorted()
+        let rank = min(values.count, max(1, Int((p * Double(values.count)).rounded(.up))))
+        return values[rank - 1]
     }
 
     var json: JSONValue {
@@ -110,7 +110,7 @@ struct DemoReport: Sendable {
         func seconds(_ value: Double?) -> String { value.map { String(format: "%.2f s", $0) } ?? "n/a" }
         func p95(_ side: DemoSideResult) -> String {
             if let value = side.ttftP95DuringRevision { return String(format: "%.2f s", value) }
-            return side.requests == 0 ? "n/a" : "none (>5% failed)"
+            return "n/a"
         }
         let rows: [(String, (DemoSideResult) -> String)] = [
             ("baseline p95 TTFT (steady load)", { seconds($0.baselineTtftP95) }),
