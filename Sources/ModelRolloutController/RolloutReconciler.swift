@@ -207,9 +207,13 @@ final class RolloutReconciler: Reconciler, Sendable {
             capacity = throughput * spec.autoscaling.targetUtilization
         }
         var autoscale: AutoscaleDecision?
-        if problems.isEmpty, spec.autoscaling.enabled, parties.candidate == nil, let stable, stable.exists {
-            autoscale = await autoscaleStable(
-                key: key, stable: stable, pods: stablePods, namespace: namespace, spec: spec, status: status,
+        if problems.isEmpty, spec.autoscaling.enabled, let stable, stable.exists {
+            // Steady state: the stable revision. During a rollout: the fleet of both revisions (the planner splits
+            // the recommendation by the route weights).
+            var fleet = [(stable, stablePods)]
+            if let candidate, candidate.exists { fleet.append((candidate, candidatePods)) }
+            autoscale = await autoscaleFleet(
+                key: key, fleet: fleet, namespace: namespace, spec: spec, status: status,
                 now: now, requestClass: requestClass)
             if let measured = await gatherer.memory.autoscale(key)?.throughput.throughput {
                 capacity = measured * spec.autoscaling.targetUtilization
@@ -277,13 +281,15 @@ final class RolloutReconciler: Reconciler, Sendable {
         return .requeue(after: .milliseconds(Int64(max(0.05, seconds) * 1000)))
     }
 
-    /// Scrapes the stable revision's model-ready pods (at most every `resyncInterval`), feeds the arrival and
-    /// throughput estimators and asks the pure ``Autoscaler`` for the replicas. Between evaluations the last
-    /// decision stands.
-    func autoscaleStable(
-        key: ObjectKey, stable: RevisionObservation, pods: [GatheredPod], namespace: String, spec: ModelRolloutSpec,
+    /// Scrapes the fleet's pods (the stable revision's; during a rollout the candidate's too) at most every
+    /// `resyncInterval`, feeds the arrival and throughput estimators and asks the pure ``Autoscaler`` for the
+    /// replicas of the whole fleet. Between evaluations the last decision stands.
+    func autoscaleFleet(
+        key: ObjectKey, fleet: [(RevisionObservation, [GatheredPod])], namespace: String, spec: ModelRolloutSpec,
         status: ModelRolloutStatus, now: Date, requestClass: String = RolloutMetrics.defaultClass
     ) async -> AutoscaleDecision? {
+        guard let stable = fleet.first?.0 else { return nil }
+        let pods = fleet.flatMap(\.1)
         let coldStart = LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart)
         let fresh = AutoscaleMemory(
             revision: stable.deployment, coldStartSeconds: coldStart, evaluationSeconds: options.resyncInterval)
@@ -297,9 +303,13 @@ final class RolloutReconciler: Reconciler, Sendable {
         let time = now.timeIntervalSince1970
         let samples = await gatherer.scrape(pods, namespace: namespace, spec: spec, now: now)
         let byPod = Dictionary(samples.map { ($0.pod, $0) }, uniquingKeysWith: { $1 })
-        metrics.observeRuntime(
-            namespace: namespace, rollout: key.name, model: spec.model, route: spec.route.name,
-            requestClass: requestClass, revision: stable.deployment, samples: samples)
+        for (revision, revisionPods) in fleet {
+            let names = Set(revisionPods.map(\.name))
+            metrics.observeRuntime(
+                namespace: namespace, rollout: key.name, model: spec.model, route: spec.route.name,
+                requestClass: requestClass, revision: revision.deployment,
+                samples: samples.filter { names.contains($0.pod) })
+        }
         if !samples.isEmpty {
             let completed = samples.reduce(0) { $0 + ($1.successTotal ?? 0) }
             let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
@@ -326,7 +336,8 @@ final class RolloutReconciler: Reconciler, Sendable {
                 running: sample?.running, waiting: sample?.waiting)
         }
         let input = AutoscalerInput(
-            time: time, spec: spec.autoscaling, currentReplicas: stable.desiredReplicas, replicas: replicas,
+            time: time, spec: spec.autoscaling, currentReplicas: fleet.reduce(0) { $0 + $1.0.desiredReplicas },
+            replicas: replicas,
             arrivalRate: samples.isEmpty ? nil : state.arrivals.rate, arrivalTrend: state.arrivals.trend,
             measuredThroughput: state.throughput.throughput,
             coldStartSeconds: coldStart, memory: state.memory)

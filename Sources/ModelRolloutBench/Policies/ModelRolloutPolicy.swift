@@ -10,8 +10,9 @@ import ModelRolloutCore
 ///   Deployment's replicas.
 /// - Rollouts: every second (the controller requeues at 0.5–5 s) it calls `RolloutPlanner.plan` with the
 ///   observed revisions (model-gated endpoints, per-revision demand from the arrival estimate split by the route's
-///   weights, capacity = throughput × target utilisation) and applies its scale and weight actions. The
-///   autoscaler holds while a rollout (including the retirement of the old revision) is in progress.
+///   weights, capacity = throughput × target utilisation) and applies its scale and weight actions. As in the
+///   controller, the autoscaler then sizes the fleet of both revisions every resync and the planner splits its
+///   recommendation by the route weights (each side scaled up to its share, never down during the rollout).
 final class ModelRolloutPolicy: BenchPolicy {
     let name = PolicyName.modelrollout.rawValue
     let period = 1.0
@@ -28,6 +29,10 @@ final class ModelRolloutPolicy: BenchPolicy {
     private var throughput = ThroughputEstimator()
     private var lastResync = -Double.infinity
     private var rolloutInProgress = false
+    /// The last fleet-wide decision during a rollout (the controller keeps it between resyncs) and the revisions
+    /// it was taken for: when they change (a promotion, a rollback) it no longer applies.
+    private var rolloutDecision: AutoscaleDecision?
+    private var rolloutDecisionRevisions: [Int] = []
     /// The decisions taken (rule, desired), for tests and reports.
     private(set) var decisions: [(time: Double, rule: String, replicas: Int)] = []
 
@@ -91,7 +96,7 @@ final class ModelRolloutPolicy: BenchPolicy {
         if sim.now - lastResync >= Self.resync - 1e-9 {
             lastResync = sim.now
             observe(sim)
-            if !rolloutInProgress { autoscale(sim) }
+            if rolloutInProgress { rolloutDecision = fleetDecision(sim) } else { autoscale(sim) }
         }
         if rolloutInProgress { plan(sim) }
     }
@@ -117,25 +122,50 @@ final class ModelRolloutPolicy: BenchPolicy {
     private var stableRevision: Int? { status.stableDeployment.flatMap(Self.revisionIndex) }
 
     private func autoscale(_ sim: Simulation) {
-        guard let stable = stableRevision, sim.revisions.indices.contains(stable) else { return }
-        var states: [ReplicaState] = []
-        for id in sim.revisions[stable].pods {
-            let pod = sim.replicas[id]
-            states.append(
-                ReplicaState(
-                    name: "pod-\(id)", phase: pod.modelLoaded ? .ready : .loading, ageSeconds: sim.now - pod.createdAt,
-                    running: Double(pod.running), waiting: Double(pod.waiting)))
-        }
-        let input = AutoscalerInput(
-            time: sim.now, spec: spec.autoscaling, currentReplicas: sim.revisions[stable].desired, replicas: states,
-            arrivalRate: arrivals.rate, arrivalTrend: arrivals.trend, measuredThroughput: throughput.throughput,
-            coldStartSeconds: planningColdStart, memory: memory)
-        let decision = Autoscaler.decide(input)
-        memory = decision.memory
+        guard let stable = stableRevision, sim.revisions.indices.contains(stable),
+            let decision = decide(sim, revisions: [stable])
+        else { return }
         if decision.desiredReplicas != sim.revisions[stable].desired {
             decisions.append((sim.now, decision.rule, decision.desiredReplicas))
             sim.setDesired(stable, decision.desiredReplicas)
         }
+    }
+
+    /// The autoscaler over the stable and candidate revisions' pods, as the controller asks it during a rollout.
+    private func fleetDecision(_ sim: Simulation) -> AutoscaleDecision? {
+        let revisions = fleetRevisions(sim)
+        rolloutDecisionRevisions = revisions
+        return decide(sim, revisions: revisions)
+    }
+
+    private func fleetRevisions(_ sim: Simulation) -> [Int] {
+        let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeWeights)
+        return [parties.stable.deployment, parties.candidate?.deployment].compactMap {
+            $0.flatMap(Self.revisionIndex)
+        }.filter { sim.revisions.indices.contains($0) }
+    }
+
+    private func decide(_ sim: Simulation, revisions: [Int]) -> AutoscaleDecision? {
+        guard !revisions.isEmpty else { return nil }
+        var states: [ReplicaState] = []
+        for revision in revisions {
+            for id in sim.revisions[revision].pods {
+                let pod = sim.replicas[id]
+                states.append(
+                    ReplicaState(
+                        name: "pod-\(id)", phase: pod.modelLoaded ? .ready : .loading,
+                        ageSeconds: sim.now - pod.createdAt, running: Double(pod.running),
+                        waiting: Double(pod.waiting)))
+            }
+        }
+        let input = AutoscalerInput(
+            time: sim.now, spec: spec.autoscaling,
+            currentReplicas: revisions.reduce(0) { $0 + sim.revisions[$1].desired }, replicas: states,
+            arrivalRate: arrivals.rate, arrivalTrend: arrivals.trend, measuredThroughput: throughput.throughput,
+            coldStartSeconds: planningColdStart, memory: memory)
+        let decision = Autoscaler.decide(input)
+        memory = decision.memory
+        return decision
     }
 
     private func revisionObservation(_ sim: Simulation, deployment: String, service: String) -> RevisionObservation {
@@ -151,6 +181,7 @@ final class ModelRolloutPolicy: BenchPolicy {
     }
 
     private func plan(_ sim: Simulation) {
+        if rolloutDecision != nil, fleetRevisions(sim) != rolloutDecisionRevisions { rolloutDecision = nil }
         let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeWeights)
         let capacity =
             (throughput.throughput ?? spec.autoscaling.replicaThroughput ?? 0)
@@ -164,7 +195,7 @@ final class ModelRolloutPolicy: BenchPolicy {
             },
             retired: parties.retired.map { revisionObservation(sim, deployment: $0.deployment, service: $0.service) },
             analysis: AnalysisOutcome(verdict: .pass, reasons: ["the candidate serves like the stable revision"]),
-            replicaCapacity: capacity > 0 ? capacity : nil)
+            replicaCapacity: capacity > 0 ? capacity : nil, autoscale: rolloutDecision)
         let plan = RolloutPlanner.plan(observation)
         status = plan.status
         for action in plan.actions {

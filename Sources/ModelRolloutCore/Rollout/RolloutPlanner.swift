@@ -215,8 +215,8 @@ struct PlanBuilder {
         }
     }
 
-    /// Applies the autoscaler's decision to the stable revision (steady state only: during a rollout the step
-    /// sizing decides the candidate and the stable fleet is kept for a rollback).
+    /// Applies the autoscaler's decision to the stable revision in steady state (during a rollout
+    /// ``autoscaleRollout(stable:candidate:)`` splits it between the two revisions).
     mutating func autoscale(stable: RevisionObservation) {
         guard spec.autoscaling.enabled, stable.exists else {
             status.autoscaling = nil
@@ -290,6 +290,7 @@ struct PlanBuilder {
             return
         }
         adoptRouteStep(candidate: candidate)
+        defer { autoscaleRollout(stable: stable, candidate: candidate) }
         if let request = status.promote, request.step == status.currentStep,
             request.mode == .full || status.currentStep != nil
         {
@@ -340,7 +341,65 @@ struct PlanBuilder {
             event: false)
     }
 
-    /// Replicas the candidate needs to carry `share` percent of current demand.
+    /// During a rollout the autoscaler's fleet-wide recommendation (demand forecast at now + the learned cold
+    /// start, plus the backlog; both revisions' pods counted, loading ones as arriving capacity) is compared with
+    /// the replicas both revisions have: when the fleet falls short (a surge in the middle of a rollout), the
+    /// shortfall is added where the route weights need it — first to the side whose share of the recommendation
+    /// exceeds its replicas, the stable side first (it carries most of the traffic until the last step). A
+    /// candidate pre-scaled for its next step counts as fleet capacity, so steady demand never adds replicas.
+    /// Neither side is scaled down here: the stable fleet is the rollback capacity and the candidate grows step by
+    /// step; promotion and the steady-state autoscaler shrink afterwards. A side this round already scales (a step,
+    /// a rollback) is left to that decision.
+    mutating func autoscaleRollout(stable: RevisionObservation, candidate: RevisionObservation) {
+        guard spec.autoscaling.enabled, status.phase == .progressing,
+            status.candidateDeployment == candidate.deployment, let decision = o.autoscale
+        else { return }
+        status.autoscaling = AutoscalingStatus(
+            desiredReplicas: decision.recommendedReplicas ?? decision.desiredReplicas, rule: "rollout-" + decision.rule,
+            message: decision.message, time: now)
+        if let reason = decision.holdReason {
+            setCondition(RolloutConditionType.autoscalingActive, "False", "MetricsMissing", reason)
+            return
+        }
+        setCondition(RolloutConditionType.autoscalingActive, "True", "Scaling", decision.message)
+        guard let total = decision.recommendedReplicas, total > 0 else { return }
+        func planned(_ revision: RevisionObservation) -> Int {
+            for action in actions {
+                if case .scale(let deployment, let replicas) = action, deployment == revision.deployment {
+                    return replicas
+                }
+            }
+            return revision.desiredReplicas
+        }
+        var shortfall = total - planned(stable) - planned(candidate)
+        guard shortfall > 0 else { return }
+        let candidateShare = min(100, max(0, share(candidate.service)))
+        let upper = max(1, spec.autoscaling.maxReplicas)
+        func need(_ percent: Int) -> Int {
+            percent <= 0 ? 0 : min(upper, Int((Double(total) * Double(percent) / 100 - 1e-9).rounded(.up)))
+        }
+        for (revision, percent) in [(stable, 100 - candidateShare), (candidate, candidateShare)] {
+            guard shortfall > 0, revision.exists, planned(revision) == revision.desiredReplicas else { continue }
+            let added = min(shortfall, need(percent) - revision.desiredReplicas)
+            guard added > 0 else { continue }
+            let target = revision.desiredReplicas + added
+            shortfall -= added
+            actions.append(.scale(deployment: revision.deployment, replicas: target))
+            var inputs = decision.inputs
+            inputs["deployment"] = revision.deployment
+            inputs["from"] = String(revision.desiredReplicas)
+            inputs["fleetRecommendation"] = String(total)
+            inputs["share"] = "\(percent)%"
+            record(
+                .scale, rule: "autoscale-rollout-share", inputs: inputs, result: "replicas=\(target)",
+                message: "scale \(revision.deployment) to \(target): the fleet needs \(total) replicas and it carries "
+                    + "\(percent) % of the traffic (\(decision.message))",
+                event: true)
+        }
+    }
+
+    /// Replicas the candidate needs to carry `share` percent of current demand (and, with autoscaling, of the
+    /// autoscaler's forecast for the fleet).
     func neededReplicas(share: Int, stable: RevisionObservation, candidate: RevisionObservation) -> Int {
         let fraction = Double(share) / 100
         let demand = (stable.requestRate ?? 0) + (candidate.requestRate ?? 0)
@@ -350,6 +409,10 @@ struct PlanBuilder {
         } else {
             let fleet = Double(status.stableReplicasAtStart ?? max(1, stable.desiredReplicas))
             needed = Int((fraction * fleet - 1e-9).rounded(.up))
+        }
+        if spec.autoscaling.enabled, let total = o.autoscale?.recommendedReplicas {
+            // The autoscaler's forecast (at now + cold start) for the whole fleet: the step's share of it.
+            needed = max(needed, Int((fraction * Double(total) - 1e-9).rounded(.up)))
         }
         return min(max(1, needed), max(1, spec.autoscaling.maxReplicas))
     }
