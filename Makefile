@@ -1,6 +1,6 @@
 # ModelRollout — build, test, demo and benchmark entry points.
 #
-#   make demo   the emulated cluster with a sample vLLM Deployment (see README)
+#   make demo   a model revision under load: ModelRollout vs a plain rolling update, in-process (see README)
 #   make test   unit and integration tests, then real-client conformance (kubectl 1.32 and 1.37, Python client)
 #   make bench  benchmarks (release build)
 #
