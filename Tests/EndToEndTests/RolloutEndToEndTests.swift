@@ -381,6 +381,63 @@ struct RolloutEndToEndTests {
         #expect(await load.summary().requestsToUnloadedPods == 0)
     }
 
+    @Test("(j) autoscaling during a rollout: a surge mid-hold scales the stable side, weights stay on the step")
+    func autoscalingDuringARollout() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        try await harness.createRevision("r1", replicas: 2)
+        try await harness.createRevision("r2", replicas: 0)
+        try await harness.createRoute(["r1": 100])
+        try await harness.waitUntil("r1 serving", seconds: 60) { try await harness.readyPods("r1") == 2 }
+        let load = LoadGenerator(
+            configuration: .init(
+                url: harness.gatewayURL, rate: 6, model: Harness.model, promptTokens: 100, maxTokens: 8, seed: 11))
+        await load.start()
+        try harness.startController()
+        let autoscaling: JSONValue = [
+            "enabled": true, "minReplicas": 1, "maxReplicas": 8, "replicaThroughput": 10, "targetUtilization": 0.8,
+            "coldStart": ["percentile": 90, "fallback": "3s"], "scaleDownDelay": "60s",
+        ]
+        try await harness.createRollout(spec: ["deployment": "r1", "autoscaling": autoscaling])
+        try await harness.waitUntil("the autoscaler to run", seconds: 30) {
+            try await harness.rollout().status?.autoscaling != nil
+        }
+        // The rollout holds at 10 % for ten minutes: long enough for the surge to happen mid-step.
+        try await harness.patchRollout(
+            spec: ["deployment": "r2", "steps": [["weight": 10, "hold": "10m"], ["weight": 100]]])
+        try await harness.waitUntil("step 1 on the route", seconds: 60) {
+            try await harness.routeWeights()["r2"] == 10
+        }
+        let stableBefore = try await harness.replicas("r1")
+        let candidateBefore = try await harness.replicas("r2")
+        // Demand ×6: 36 req/s needs ceil(36 / (10 × 0.8)) = 5 replicas for the fleet.
+        await load.setRate(36)
+        var stableHistory: [Int] = []
+        var candidateHistory: [Int] = []
+        let surge = Date()
+        while Date().timeIntervalSince(surge) < 20 {
+            stableHistory.append(try await harness.replicas("r1"))
+            candidateHistory.append(try await harness.replicas("r2"))
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        let weights = try await harness.routeWeights()
+        await load.stop()
+        let status = try #require(try await harness.rollout().status)
+        print(
+            "e2e(j): r1 \(stableBefore) → \(stableHistory.last ?? 0) (max \(stableHistory.max() ?? 0)), r2 "
+                + "\(candidateBefore) → \(candidateHistory.last ?? 0); weights \(weights); last autoscaling "
+                + "\(status.autoscaling?.rule ?? "-"): \(status.autoscaling?.message ?? "")")
+        #expect(status.phase == .progressing)
+        #expect(weights["r2"] == 10)
+        #expect((stableHistory.last ?? 0) > stableBefore)
+        // The fleet's need (5, plus at most one for a backlog) is not overshot, and nothing flaps or shrinks.
+        #expect((stableHistory.max() ?? 0) + (candidateHistory.max() ?? 0) <= 6 + 1)
+        #expect(zip(stableHistory, stableHistory.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(candidateHistory.allSatisfy { $0 >= candidateBefore })
+        #expect(status.decisions.contains { $0.rule == "autoscale-rollout-share" })
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+
     @Test("gate latency p95 across the scenarios is under one second")
     func gateLatencySummary() async throws {
         let values = GateLatencyLog.shared.all.sorted()
