@@ -14,7 +14,8 @@ struct PodLogFollowerClusterTests {
         try await GatherTestCluster.with(timeScale: 200) { cluster, kube in
             _ = try await kube.resources(Deployment.self).create(
                 GatherTestCluster.vllmDeployment(
-                    "chat-r2", model: "llama-r2", annotations: [SimAnnotations.loadSeconds: "120"]))
+                    // 600 s at ×200 = 3 s of wall time: long enough to be seen loading on a loaded machine.
+                    "chat-r2", model: "llama-r2", annotations: [SimAnnotations.loadSeconds: "600"]))
             let pod = try #require(try await GatherTestCluster.pod(kube, app: "chat-r2") { $0.gatherRunning })
             let limit = 2048
             let follower = PodLogFollower(source: kube, limitBytes: limit)
