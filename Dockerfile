@@ -13,8 +13,8 @@ ARG RUNTIME=gcr.io/distroless/cc-debian12:nonroot
 
 FROM ${BUILDER} AS build
 WORKDIR /src
-# Dependencies first, so they stay cached while only Sources/ changes.
-COPY Package.swift Package.resolved ./
+# Dependencies first, so they stay cached while only Sources/ changes (Package.resolved is not in git: resolved here).
+COPY Package.swift ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
