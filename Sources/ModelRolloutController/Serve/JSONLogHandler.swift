@@ -44,9 +44,23 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    public func log(event: LogEvent) {
+        var explicit = event.metadata
+        if let error = event.error {
+            explicit = (explicit ?? [:]).merging(["error": "\(error)"], uniquingKeysWith: { current, _ in current })
+        }
+        write(level: event.level, message: event.message, explicit: explicit, file: event.file, line: event.line)
+    }
+
     public func log(
         level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
         file: String, function: String, line: UInt
+    ) {
+        write(level: level, message: message, explicit: explicit, file: file, line: line)
+    }
+
+    private func write(
+        level: Logger.Level, message: Logger.Message, explicit: Logger.Metadata?, file: String, line: UInt
     ) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided, uniquingKeysWith: { $1 }) }
