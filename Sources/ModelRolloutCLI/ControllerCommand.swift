@@ -109,16 +109,7 @@ struct ControllerCommand: AsyncParsableCommand {
         OperatorLogging.bootstrap(format: logFormat, level: level)
         let logger = Logger(label: "modelrollout.controller")
         _ = OperatorMetrics.bootstrapOnce()
-        let configuration: ClientConfiguration
-        do {
-            if let kubeconfig {
-                configuration = try ClientConfiguration.fromKubeconfig(paths: [kubeconfig], context: context)
-            } else {
-                configuration = try ClientConfiguration.load(context: context)
-            }
-        } catch {
-            throw CLIError("cannot load the cluster configuration: \(error)")
-        }
+        let configuration: ClientConfiguration = try .forCommand(kubeconfig: kubeconfig, context: context)
         let kube = try KubernetesClient(configuration: configuration, logger: logger)
         var options = ControllerOptions(
             namespaces: namespaces.isEmpty ? ["llm-serving"] : namespaces,

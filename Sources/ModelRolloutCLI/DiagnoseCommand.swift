@@ -74,16 +74,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuration: ClientConfiguration
-        do {
-            if let kubeconfig {
-                configuration = try ClientConfiguration.fromKubeconfig(paths: [kubeconfig], context: context)
-            } else {
-                configuration = try ClientConfiguration.load(context: context)
-            }
-        } catch {
-            throw CLIError("cannot load the cluster configuration: \(error)")
-        }
+        var configuration: ClientConfiguration = try .forCommand(kubeconfig: kubeconfig, context: context)
         // A one-shot command: fail within seconds rather than retrying for minutes.
         configuration.requestTimeout = max(timeout, 5)
         configuration.maxRetries = 2

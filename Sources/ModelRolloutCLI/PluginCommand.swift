@@ -92,16 +92,7 @@ struct PluginConnectionOptions: ParsableArguments {
 
     /// Connects and runs `body` with a session; the client is shut down afterwards, also on error.
     func withSession<T: Sendable>(_ body: (PluginSession) async throws -> T) async throws -> T {
-        let configuration: ClientConfiguration
-        do {
-            if let kubeconfig {
-                configuration = try ClientConfiguration.fromKubeconfig(paths: [kubeconfig], context: context)
-            } else {
-                configuration = try ClientConfiguration.load(context: context)
-            }
-        } catch {
-            throw CLIError("cannot load the cluster configuration: \(error)")
-        }
+        let configuration: ClientConfiguration = try .forCommand(kubeconfig: kubeconfig, context: context)
         var tuned = configuration
         tuned.maxRetries = min(tuned.maxRetries, 2)
         tuned.requestTimeout = min(tuned.requestTimeout, 30)
