@@ -158,6 +158,8 @@ final class RolloutReconciler: Reconciler, Sendable {
         await gatherer.memory.retainPods(Set(present.map { "\(namespace)/\($0)" }), namespace: namespace)
 
         // Analysis of the current step's window.
+        // Samples scraped by the analysis this round (both revisions): the autoscaler reuses them.
+        var scrapedThisRound: [PodMetricsSample]?
         var analysis: AnalysisOutcome?
         if let step = status.currentStep, let started = status.stepStartedAt, let candidateParty = parties.candidate,
             candidate != nil, step < spec.steps.count, (spec.steps[step].hold?.seconds ?? 0) > 0
@@ -170,6 +172,7 @@ final class RolloutReconciler: Reconciler, Sendable {
             if baseline == nil || due {
                 let stableSamples = await gatherer.scrape(stablePods, namespace: namespace, spec: spec, now: now)
                 let candidateSamples = await gatherer.scrape(candidatePods, namespace: namespace, spec: spec, now: now)
+                scrapedThisRound = stableSamples + candidateSamples
                 for (revision, samples) in [
                     (parties.stable.deployment, stableSamples), (candidateParty.deployment, candidateSamples),
                 ] {
@@ -213,7 +216,7 @@ final class RolloutReconciler: Reconciler, Sendable {
             var fleet = [(stable, stablePods)]
             if let candidate, candidate.exists { fleet.append((candidate, candidatePods)) }
             autoscale = await autoscaleFleet(
-                key: key, fleet: fleet, namespace: namespace, spec: spec, status: status,
+                key: key, fleet: fleet, scraped: scrapedThisRound, namespace: namespace, spec: spec, status: status,
                 now: now, requestClass: requestClass)
             if let measured = await gatherer.memory.autoscale(key)?.throughput.throughput {
                 capacity = measured * spec.autoscaling.targetUtilization
@@ -285,8 +288,9 @@ final class RolloutReconciler: Reconciler, Sendable {
     /// `resyncInterval`, feeds the arrival and throughput estimators and asks the pure ``Autoscaler`` for the
     /// replicas of the whole fleet. Between evaluations the last decision stands.
     func autoscaleFleet(
-        key: ObjectKey, fleet: [(RevisionObservation, [GatheredPod])], namespace: String, spec: ModelRolloutSpec,
-        status: ModelRolloutStatus, now: Date, requestClass: String = RolloutMetrics.defaultClass
+        key: ObjectKey, fleet: [(RevisionObservation, [GatheredPod])], scraped: [PodMetricsSample]? = nil,
+        namespace: String, spec: ModelRolloutSpec, status: ModelRolloutStatus, now: Date,
+        requestClass: String = RolloutMetrics.defaultClass
     ) async -> AutoscaleDecision? {
         guard let stable = fleet.first?.0 else { return nil }
         let pods = fleet.flatMap(\.1)
@@ -301,15 +305,21 @@ final class RolloutReconciler: Reconciler, Sendable {
             return decision
         }
         let time = now.timeIntervalSince1970
-        let samples = await gatherer.scrape(pods, namespace: namespace, spec: spec, now: now)
-        let byPod = Dictionary(samples.map { ($0.pod, $0) }, uniquingKeysWith: { $1 })
-        for (revision, revisionPods) in fleet {
-            let names = Set(revisionPods.map(\.name))
-            metrics.observeRuntime(
-                namespace: namespace, rollout: key.name, model: spec.model, route: spec.route.name,
-                requestClass: requestClass, revision: revision.deployment,
-                samples: samples.filter { names.contains($0.pod) })
+        // The analysis may have scraped every pod of the fleet this round (and exported their metrics): reuse it.
+        let samples: [PodMetricsSample]
+        if let scraped {
+            samples = scraped
+        } else {
+            samples = await gatherer.scrape(pods, namespace: namespace, spec: spec, now: now)
+            for (revision, revisionPods) in fleet {
+                let names = Set(revisionPods.map(\.name))
+                metrics.observeRuntime(
+                    namespace: namespace, rollout: key.name, model: spec.model, route: spec.route.name,
+                    requestClass: requestClass, revision: revision.deployment,
+                    samples: samples.filter { names.contains($0.pod) })
+            }
         }
+        let byPod = Dictionary(samples.map { ($0.pod, $0) }, uniquingKeysWith: { $1 })
         if !samples.isEmpty {
             let completed = samples.reduce(0) { $0 + ($1.successTotal ?? 0) }
             let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
