@@ -25,7 +25,10 @@ struct PodLogFollowerClusterTests {
                     namespace: GatherTestCluster.namespace, pod: pod.gatherName, container: "vllm",
                     restartCount: pod.gatherRestarts)
                 results.append(result)
-                return result.judgement.modelLoaded && result.judgement.serverReady
+                if result.judgement.modelLoaded && result.judgement.serverReady { return true }
+                // Poll at a controller-like pace (it probes loading pods every 0.5 s), not every 20 ms.
+                try? await Task.sleep(for: .milliseconds(200))
+                return false
             }
             #expect(loaded, "last: \(String(describing: results.last))")
             #expect(results.allSatisfy { $0.error == nil && $0.bytesRead <= limit * PodLogFollower.maxBoost })
