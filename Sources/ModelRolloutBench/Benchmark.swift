@@ -52,6 +52,15 @@ public struct PolicyResult: Sendable, Hashable {
     }
     /// Seeds that reached capacity.
     public var capacityReachedSeeds: Int { runs.filter { $0.timeToCapacitySeconds != nil }.count }
+    /// Share of the requests after the rollout started that the new revision served (mean over seeds).
+    public var newRevisionShare: Double { mean(\.newRevisionShare) }
+    /// Seeds that ended with all traffic back on the previous revision.
+    public var backOnPreviousSeeds: Int { runs.filter { $0.backOnPreviousRevisionSeconds != nil }.count }
+    /// Mean over those seeds of the seconds from the rollout until the new revision's last request; nil when none.
+    public var backOnPreviousRevisionSeconds: Double? {
+        let back = runs.compactMap(\.backOnPreviousRevisionSeconds)
+        return back.isEmpty ? nil : back.reduce(0, +) / Double(back.count)
+    }
 }
 
 /// One scenario's results.
@@ -105,7 +114,7 @@ public enum PolicyBenchmark {
         for (s, scenario) in settings.scenarios.enumerated() {
             let perSeed = results[s].compactMap { $0 }
             let baseline = perSeed.map(\.baseline).reduce(0, +) / Double(max(perSeed.count, 1))
-            let policies = settings.policies.enumerated().map { p, name in
+            let policies = settings.policies.filter { $0.applies(to: scenario) }.enumerated().map { p, name in
                 PolicyResult(policy: name, runs: perSeed.map { $0.runs[p] })
             }
             scenarios.append(ScenarioResult(scenario: scenario, baselineTtftP95: baseline, policies: policies))
@@ -122,7 +131,7 @@ public enum PolicyBenchmark {
         let workload = Workload.generate(
             shape: scenario.shape, process: scenario.process, end: scenario.end, engine: settings.engine, seed: seed)
         let baseline = baselineTTFTP95(scenario: scenario, workload: workload, seed: seed, settings: settings)
-        let runs = settings.policies.map { name in
+        let runs = settings.policies.filter { $0.applies(to: scenario) }.map { name in
             let sim = simulation(name, scenario: scenario, workload: workload, seed: seed, settings: settings)
             sim.run()
             return sim.metrics()
@@ -143,6 +152,7 @@ public enum PolicyBenchmark {
     static func makePolicy(_ name: PolicyName, scenario: Scenario, engine: EngineModel) -> BenchPolicy {
         switch name {
         case .modelrollout: ModelRolloutPolicy(scenario: scenario, engine: engine)
+        case .canaryReadiness: CanaryReadinessPolicy()
         case .oracle: OraclePolicy()
         default: DeploymentPolicy(name, scenario: scenario, engine: engine)
         }

@@ -117,6 +117,12 @@ struct Replica {
     /// Integral of `running` over time, for windowed averages (CPU utilisation).
     var runningIntegral: Double = 0
     var integralTime: Double = 0
+    /// The runtime's latency histograms (`vllm:time_to_first_token_seconds`, `vllm:request_queue_time_seconds`):
+    /// observations per bucket of ``RuntimeBuckets``, and their sums.
+    var ttftCounts = [Int32](repeating: 0, count: RuntimeBuckets.timeToFirstToken.count + 1)
+    var ttftSum = 0.0
+    var queueCounts = [Int32](repeating: 0, count: RuntimeBuckets.requestPhase.count + 1)
+    var queueSum = 0.0
 
     init(id: Int, revision: Int, createdAt: Double, coldStart: Double, processReadyAfter: Double) {
         self.id = id
@@ -126,6 +132,14 @@ struct Replica {
         self.processReadyAt = createdAt + processReadyAfter
         tokensTime = createdAt
         integralTime = createdAt
+    }
+
+    /// Records an admitted request in the histograms, as vLLM does at its first token.
+    mutating func observeAdmission(wait: Double, ttft: Double) {
+        ttftCounts[RuntimeBuckets.index(of: ttft, in: RuntimeBuckets.timeToFirstToken)] += 1
+        ttftSum += ttft
+        queueCounts[RuntimeBuckets.index(of: wait, in: RuntimeBuckets.requestPhase)] += 1
+        queueSum += wait
     }
 
     var waiting: Int { queue.count - queueHead }
@@ -197,4 +211,27 @@ struct Replica {
     }
 
     func peekQueue() -> Int32? { queueHead < queue.count ? queue[queueHead] : nil }
+}
+
+/// The bucket bounds of vLLM's latency histograms (V1; see shared/reference/vllm-formats.md), for the simulated
+/// runtime's metrics. The last slot of a count array is the `+Inf` bucket.
+enum RuntimeBuckets {
+    static let timeToFirstToken: [Double] = [
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
+        2560,
+    ]
+    static let requestPhase: [Double] = [
+        0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
+    ]
+
+    /// The slot of the first bound `value` does not exceed (`bounds.count` for `+Inf`).
+    static func index(of value: Double, in bounds: [Double]) -> Int {
+        var low = 0
+        var high = bounds.count
+        while low < high {
+            let mid = (low + high) / 2
+            if value <= bounds[mid] { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
 }

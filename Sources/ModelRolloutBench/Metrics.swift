@@ -22,7 +22,14 @@ public struct RunMetrics: Sendable, Hashable, Codable {
     /// Seconds from the event until model-ready pods (of the new revision, for rollouts) can carry the demand
     /// after the event at saturation; nil when never reached.
     public var timeToCapacitySeconds: Double?
+    /// Share (0–1) of the requests arriving after the rollout event that the new revision served.
+    public var newRevisionShare: Double = 0
+    /// For a rollout whose new revision got no request in the last ``backOnPreviousQuietSeconds`` of the run: the
+    /// seconds from the event to its last request (the traffic is back on the previous revision); nil otherwise.
+    public var backOnPreviousRevisionSeconds: Double?
     public var series: TimeSeries
+
+    public static let backOnPreviousQuietSeconds = 120.0
 }
 
 /// Values over time for the plots.
@@ -103,6 +110,15 @@ extension Simulation {
             ttftP99: percentileOfSorted(values, 99),
             sloAttainment: values.isEmpty ? 1 : Double(withinSLO) / Double(values.count), gpuMinutes: gpuSeconds / 60,
             requestsToUnloadedPods: unloaded, timeouts: failed, peakReplicas: peakReplicas,
-            timeToCapacitySeconds: capacityReachedAt.map { $0 - start }, series: series)
+            timeToCapacitySeconds: capacityReachedAt.map { $0 - start },
+            newRevisionShare: requestsAfterEvent > 0 ? Double(requestsToNewRevision) / Double(requestsAfterEvent) : 0,
+            backOnPreviousRevisionSeconds: backOnPreviousRevisionSeconds(end: end), series: series)
+    }
+
+    /// See ``RunMetrics/backOnPreviousRevisionSeconds``.
+    func backOnPreviousRevisionSeconds(end: Double) -> Double? {
+        guard scenario.event == .rollout, rolloutRevisionStart != nil else { return nil }
+        let last = lastNewRevisionRequestAt ?? scenario.eventTime
+        return last < end - RunMetrics.backOnPreviousQuietSeconds ? last - scenario.eventTime : nil
     }
 }

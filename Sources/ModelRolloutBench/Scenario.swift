@@ -1,5 +1,18 @@
 import Foundation
 
+/// How a rolled-out revision is worse than the one it replaces.
+public struct BadRevision: Sendable, Hashable {
+    /// Prefill time relative to the previous revision (3 = three times slower).
+    public var prefillFactor: Double
+    /// Share of requests the engine fails before their first token.
+    public var errorRate: Double
+
+    public init(prefillFactor: Double = 1, errorRate: Double = 0) {
+        self.prefillFactor = prefillFactor
+        self.errorRate = errorRate
+    }
+}
+
 /// One benchmark situation: the demand over time, the event the policies must handle, and the cold start.
 public struct Scenario: Sendable, Hashable {
     /// What happens at `eventTime`.
@@ -34,6 +47,8 @@ public struct Scenario: Sendable, Hashable {
     public var demandAfterEvent: Double
     /// Requests arriving before this are a warm-up and not counted in the baseline.
     public var warmup: Double = 120
+    /// For a rollout: the new revision is worse than the old one (nil: it serves like the old one).
+    public var badRevision: BadRevision?
 
     public init(
         name: String, summary: String, event: Event, eventTime: Double, end: Double, shape: RateShape,
@@ -78,6 +93,12 @@ public struct Scenario: Sendable, Hashable {
             .init(hour: 21, multiplier: 0.6), .init(hour: 24, multiplier: 0.35),
         ]
         let dailyPeriod = 3 * 3600.0
+        func badRevision(_ name: String, _ bad: BadRevision, _ what: String) -> Scenario {
+            var scenario = seedRevision(name, cold: 90)
+            scenario.summary = "the seed revision (cold start 90s), but the new revision \(what)"
+            scenario.badRevision = bad
+            return scenario
+        }
         return [
             seedRevision("seed-revision", cold: 90),
             seedRevision("seed-revision-4m", cold: 240),
@@ -106,6 +127,8 @@ public struct Scenario: Sendable, Hashable {
                 shape: .step(base: surgeBase, factor: 2, at: 600), coldStartSeconds: 312,
                 learnedColdStartSeconds: 240, nominalColdStartSeconds: 240, initialReplicas: 3, minReplicas: 3,
                 demandAfterEvent: 2 * surgeBase),
+            badRevision("bad-revision-slow", BadRevision(prefillFactor: 3), "has 3× slower prefill"),
+            badRevision("bad-revision-errors", BadRevision(errorRate: 0.05), "fails 5 % of requests"),
         ]
     }
 }

@@ -12,6 +12,9 @@ struct RevisionSet {
     /// Whether the readiness probe proves the model is loaded (e.g. `/v1/models`) or only that the process listens.
     var modelGated: Bool
     var roundRobin = 0
+    /// How the revision serves: 1 and 0 for a healthy one; a bad revision has slower prefill or fails requests.
+    var prefillFactor = 1.0
+    var errorRate = 0.0
 }
 
 /// How the gateway spreads requests over revisions.
@@ -69,6 +72,14 @@ final class Simulation {
     /// Samples every `sampleInterval`: time, pods (all, including loading and draining), model-ready pods.
     private(set) var samples: [(time: Double, pods: Int, modelReady: Int)] = []
 
+    /// Revisions from this index on were added for the scenario's rollout (nil before it).
+    private(set) var rolloutRevisionStart: Int?
+    /// Requests arriving after the rollout event, and how many of them the new revision got.
+    private(set) var requestsAfterEvent = 0
+    private(set) var requestsToNewRevision = 0
+    /// Arrival time of the last request the new revision got.
+    private(set) var lastNewRevisionRequestAt: Double?
+
     private let policy: BenchPolicy
 
     init(
@@ -105,7 +116,12 @@ final class Simulation {
     /// Adds a revision (a new ReplicaSet or Deployment) and returns its index.
     @discardableResult
     func addRevision(modelGated: Bool) -> Int {
-        revisions.append(RevisionSet(modelGated: modelGated))
+        var revision = RevisionSet(modelGated: modelGated)
+        if rolloutRevisionStart != nil, let bad = scenario.badRevision {
+            revision.prefillFactor = bad.prefillFactor
+            revision.errorRate = bad.errorRate
+        }
+        revisions.append(revision)
         return revisions.count - 1
     }
 
@@ -286,7 +302,10 @@ final class Simulation {
             policy.deploymentSync(self)
             if now + 1 <= hardEnd { events.schedule(.deploymentSync, at: now + 1) }
         case .scenarioEvent:
-            if scenario.event == .rollout { policy.rolloutStarted(self) }
+            if scenario.event == .rollout {
+                rolloutRevisionStart = revisions.count
+                policy.rolloutStarted(self)
+            }
             checkCapacity()
         }
     }
@@ -320,9 +339,15 @@ final class Simulation {
     // MARK: - Requests
 
     private func route(_ request: Int32) {
+        let afterEvent = now >= scenario.eventTime
+        if afterEvent { requestsAfterEvent += 1 }
         guard let pod = pickEndpoint() else {
             fail(request)
             return
+        }
+        if afterEvent, let start = rolloutRevisionStart, replicas[pod].revision >= start {
+            requestsToNewRevision += 1
+            lastNewRevisionRequestAt = now
         }
         if !replicas[pod].modelLoaded { routedToUnloaded[Int(request)] = true }
         if replicas[pod].modelLoaded, replicas[pod].running < engine.concurrencyLimit, replicas[pod].waiting == 0 {
@@ -373,17 +398,32 @@ final class Simulation {
     private func admit(_ request: Int32, pod: Int) {
         let r = Int(request)
         let wait = now - workload.arrivals[r]
-        let prefill = engine.prefillSeconds(promptTokens: Int(workload.promptTokens[r]))
+        let revision = revisions[replicas[pod].revision]
+        if revision.errorRate > 0, failsOnBadRevision(r, rate: revision.errorRate) {
+            // The engine fails the request before its first token (vLLM's `finished_reason="abort"`).
+            fail(request)
+            replicas[pod].aborted += 1
+            return
+        }
+        let prefill =
+            engine.prefillSeconds(promptTokens: Int(workload.promptTokens[r])) * revision.prefillFactor
         // A client whose first token would come after its timeout has gone by then (vLLM aborts the request).
         ttft[r] = wait + prefill > timeout ? -1 : Float(wait + prefill)
         guard wait + prefill <= timeout else {
             replicas[pod].aborted += 1
             return
         }
+        replicas[pod].observeAdmission(wait: wait, ttft: wait + prefill)
         replicas[pod].running += 1
         let itl = engine.interTokenLatency(batch: replicas[pod].running)
         let target = replicas[pod].tokens + Double(workload.outputTokens[r]) + prefill / itl
         replicas[pod].pushDecode(DecodeEntry(target: target, request: request))
+    }
+
+    /// Whether a bad revision fails this request: a draw of its own per request and seed, the same for every policy.
+    private func failsOnBadRevision(_ request: Int, rate: Double) -> Bool {
+        var random = BenchRandom(seed: seed &* 0x2545_F491_4F6C_DD1D ^ UInt64(request) &* 0x9E37_79B9_7F4A_7C15)
+        return random.unit() < rate
     }
 
     /// Drops queued requests whose client gave up (they are a prefix of the FIFO queue).

@@ -47,8 +47,12 @@ public final class OperatorManager: Sendable {
             sink: KubernetesEventSink(client: kube), reportingController: "modelrollout.io/controller",
             reportingInstance: options.identity, logger: logger)
         let reconciler = RolloutReconciler(
-            kube: kube, gatherer: gatherer, routeWriter: RouteWeightWriter(kube: kube), recorder: recorder,
-            options: options, logger: logger)
+            source: KubernetesRolloutSource(kube: kube, gatherer: gatherer),
+            actuator: KubernetesRolloutActuator(
+                kube: kube, routeWriter: RouteWeightWriter(kube: kube), recorder: recorder),
+            settings: RoundSettings(
+                resyncInterval: options.resyncInterval, loadingProbeInterval: options.loadingProbeInterval),
+            logger: logger)
         controller = Controller(name: "modelrollout", workers: 4, reconciler: reconciler, logger: logger)
         let stores = (rollouts, deployments, pods, routes)
         server = OperatorHTTPServer(

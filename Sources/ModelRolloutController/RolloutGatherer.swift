@@ -5,65 +5,34 @@ import KubeRuntime
 import Logging
 import ModelRolloutCore
 
-/// What the controller remembers about a pod between reconciles (in memory; a restart re-learns it).
+/// What the gatherer remembers about a pod between reconciles to pace its I/O (in memory; a restart re-learns it).
 struct PodMemory: Sendable {
     var uid: String
     var restartCount: Int
     var lastModelsProbe: Date?
     var models: ModelsProbeResult = .notProbed
-    /// Whether the pod was ever seen not model-ready (only those get a load time measured).
-    var sawLoading = false
-    var modelReadySince: Date?
-    var measured = false
-    /// Whether the readiness delay (Ready condition → model ready) of this pod incarnation was recorded.
-    var delayMeasured = false
+    /// Whether the pod was model-ready at the last gather (its log is then judged from what was read, not polled).
+    var modelReady = false
 }
 
-/// The analysis window of one rollout step: the first scrape after the step started, per revision.
-struct StepBaseline: Sendable {
-    var step: Int
-    var startedAt: Date
-    var stable: [PodMetricsSample]
-    var candidate: [PodMetricsSample]
-}
-
-/// The autoscaler's carried state for one ModelRollout (in memory: a restarted controller re-learns the rates).
-struct AutoscaleMemory: Sendable {
-    var revision: String
-    var arrivals: ArrivalEstimator
-    var throughput = ThroughputEstimator()
-    var memory = AutoscalerMemory()
-    var lastEvaluation: Date?
-    var lastDecision: AutoscaleDecision?
-
-    /// The arrival rate is smoothed over a quarter of the planning cold start (at most 30 s) but never fewer
-    /// than three evaluations: short enough to see a surge well within the horizon it must be served by.
-    init(revision: String, coldStartSeconds: Double, evaluationSeconds: Double) {
-        self.revision = revision
-        arrivals = ArrivalEstimator(window: max(3 * evaluationSeconds, min(30, coldStartSeconds / 4)))
-    }
-}
-
-/// In-memory state of the gatherers, keyed by pod and by ModelRollout.
+/// In-memory state of the gatherer, keyed by pod.
 actor GatherMemory {
     private var pods: [String: PodMemory] = [:]
-    private var baselines: [ObjectKey: StepBaseline] = [:]
-    private var autoscaling: [ObjectKey: AutoscaleMemory] = [:]
-
-    func autoscale(_ key: ObjectKey) -> AutoscaleMemory? { autoscaling[key] }
-    func setAutoscale(_ key: ObjectKey, _ memory: AutoscaleMemory?) { autoscaling[key] = memory }
 
     func pod(_ key: String) -> PodMemory? { pods[key] }
     func setPod(_ key: String, _ memory: PodMemory) { pods[key] = memory }
     func retainPods(_ keys: Set<String>, namespace: String) {
         pods = pods.filter { !$0.key.hasPrefix(namespace + "/") || keys.contains($0.key) }
     }
-    func baseline(_ key: ObjectKey) -> StepBaseline? { baselines[key] }
-    func setBaseline(_ key: ObjectKey, _ baseline: StepBaseline?) { baselines[key] = baseline }
-    func forget(_ key: ObjectKey) {
-        baselines[key] = nil
-        autoscaling[key] = nil
-    }
+}
+
+/// The round memory of every ModelRollout (``RoundMemory`` values, read and replaced whole).
+actor RoundMemories {
+    private var memories: [ObjectKey: RoundMemory] = [:]
+
+    func get(_ key: ObjectKey) -> RoundMemory { memories[key] ?? RoundMemory() }
+    func set(_ key: ObjectKey, _ memory: RoundMemory) { memories[key] = memory }
+    func forget(_ key: ObjectKey) { memories[key] = nil }
 }
 
 /// One cache per namespace (each fed by its own watch), looked up by namespace.
@@ -79,19 +48,6 @@ struct StoreSet<Object: KeyedObject>: Sendable {
     func get(_ key: ObjectKey) -> Object? { stores[key.namespace ?? ""]?.get(key) }
     func list(namespace: String) -> [Object] { stores[namespace]?.list() ?? [] }
     var isReady: Bool { stores.values.allSatisfy(\.isReady) }
-}
-
-/// A pod's model-readiness as gathered in one reconcile.
-struct GatheredPod: Sendable {
-    var name: String
-    var readiness: PodReadiness
-    /// Seconds from pod creation to model-ready, when it became ready in this reconcile and was seen loading.
-    var newLoadSeconds: Double?
-    /// Seconds from the pod's `Ready` condition turning True (kubelet) to model-ready (ours), when it became
-    /// model-ready in this reconcile and was seen loading.
-    var newReadinessDelaySeconds: Double?
-    var podIP: String?
-    var createdAt: Date?
 }
 
 /// Reads the signals of one revision: its Deployment and pods from the caches, each pod's log (only while it
@@ -139,51 +95,42 @@ struct RolloutGatherer: Sendable {
         return container?["readinessProbe"]
     }
 
-    /// Observes one revision.
-    func observe(
-        deployment name: String, service: String, namespace: String, spec: ModelRolloutSpec, now: Date
-    ) async -> (RevisionObservation, [GatheredPod]) {
-        guard let deployment = deployments.get(ObjectKey(namespace: namespace, name: name)) else {
-            return (.missing(deployment: name, service: service), [])
+    /// Gathers one revision: its Deployment and pods from the caches, and each pod's model readiness.
+    func revision(
+        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date
+    ) async -> RoundRevision {
+        guard let deployment = deployments.get(ObjectKey(namespace: namespace, name: party.deployment)) else {
+            return .missing(deployment: party.deployment, service: party.service)
         }
-        var observation = RevisionObservation(
-            deployment: name, service: service, exists: true,
+        var revision = RoundRevision(
+            deployment: party.deployment, service: party.service, exists: true,
             desiredReplicas: Int(deployment.spec.replicas ?? 1),
             modelGatedEndpoints: PodReadinessPolicy.probeProvesModelLoaded(
                 Self.readinessProbe(deployment, runtime: spec.runtime), runtime: spec.runtime))
-        var gathered: [GatheredPod] = []
         for pod in pods(of: deployment, namespace: namespace) {
-            let result = await gather(pod: pod, namespace: namespace, spec: spec, now: now)
-            gathered.append(result)
-            switch result.readiness.phase {
-            case .modelReady: observation.modelReady += 1
-            case .failed:
-                observation.failed += 1
-                if observation.failureMessage == nil {
-                    observation.failureMessage = "pod \(result.name): \(result.readiness.message)"
-                }
-            case .terminating: break
-            default: observation.loading += 1
-            }
+            revision.pods.append(await gather(pod: pod, namespace: namespace, spec: spec, now: now))
         }
-        return (observation, gathered)
+        return revision
     }
 
-    func gather(pod: Pod, namespace: String, spec: ModelRolloutSpec, now: Date) async -> GatheredPod {
+    /// One pod's model readiness: its log (followed only while it loads), `/v1/models` (re-checked every
+    /// ``readyReprobeSeconds`` once ready) and its status.
+    func gather(pod: Pod, namespace: String, spec: ModelRolloutSpec, now: Date) async -> RoundPod {
         let name = pod.metadata.name ?? ""
         let key = "\(namespace)/\(name)"
         let container =
             spec.runtime.container
             ?? pod.spec.raw["containers"]?.arrayValue?.first?["name"]?.stringValue
         let facts = PodFacts(pod: pod, container: container)
-        var memory = await memory.pod(key) ?? PodMemory(uid: pod.metadata.uid ?? "", restartCount: facts.restartCount)
-        if memory.uid != (pod.metadata.uid ?? "") || memory.restartCount != facts.restartCount {
-            memory = PodMemory(uid: pod.metadata.uid ?? "", restartCount: facts.restartCount)
+        let uid = pod.metadata.uid ?? ""
+        var memory = await memory.pod(key) ?? PodMemory(uid: uid, restartCount: facts.restartCount)
+        if memory.uid != uid || memory.restartCount != facts.restartCount {
+            memory = PodMemory(uid: uid, restartCount: facts.restartCount)
         }
         var judgement: LogJudgement?
         var patternMatched: Bool?
         let pattern = spec.runtime.loadedPattern.flatMap { $0.isEmpty ? nil : $0 }
-        let wasReady = memory.modelReadySince != nil
+        let wasReady = memory.modelReady
         if !facts.deleting, facts.containerRunning || facts.containerTerminated, let container {
             if wasReady {
                 judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
@@ -215,29 +162,11 @@ struct RolloutGatherer: Sendable {
             PodReadinessInput(
                 facts: facts, judgement: judgement, models: memory.models, expectedModel: spec.model,
                 runtime: spec.runtime.kind, loadedPatternMatched: patternMatched))
-        var newLoad: Double?
-        var newDelay: Double?
-        if readiness.modelReady {
-            if memory.modelReadySince == nil {
-                memory.modelReadySince = now
-                if memory.sawLoading, !memory.measured, let created = pod.metadata.creationTimestamp {
-                    newLoad = now.timeIntervalSince(created)
-                    memory.measured = true
-                }
-                if memory.sawLoading, !memory.delayMeasured, let readySince = Self.readySince(pod) {
-                    newDelay = max(0, now.timeIntervalSince(readySince))
-                    memory.delayMeasured = true
-                }
-            }
-        } else {
-            if readiness.phase != .terminating { memory.sawLoading = true }
-            memory.modelReadySince = nil
-        }
+        memory.modelReady = readiness.modelReady
         await self.memory.setPod(key, memory)
-        return GatheredPod(
-            name: name, readiness: readiness, newLoadSeconds: newLoad, newReadinessDelaySeconds: newDelay,
-            podIP: facts.podIP,
-            createdAt: pod.metadata.creationTimestamp)
+        return RoundPod(
+            name: name, incarnation: "\(uid)/\(facts.restartCount)", readiness: readiness,
+            createdAt: pod.metadata.creationTimestamp, readySince: Self.readySince(pod))
     }
 
     /// When the pod's `Ready` condition last turned True (nil when it is not True or has no transition time).
@@ -247,14 +176,17 @@ struct RolloutGatherer: Sendable {
         return ready.lastTransitionTime
     }
 
-    /// Scrapes the model-ready pods of a revision.
-    func scrape(_ pods: [GatheredPod], namespace: String, spec: ModelRolloutSpec, now: Date) async
+    /// Scrapes the model-ready pods of the revisions.
+    func scrape(_ revisions: [RoundRevision], namespace: String, spec: ModelRolloutSpec, now: Date) async
         -> [PodMetricsSample]
     {
         var samples: [PodMetricsSample] = []
-        for pod in pods where pod.readiness.modelReady {
+        for pod in revisions.flatMap(\.pods) where pod.readiness.modelReady {
+            let podIP = pods.get(ObjectKey(namespace: namespace, name: pod.name))?.status?.podIP.flatMap {
+                $0.isEmpty ? nil : $0
+            }
             let result = await endpoints.scrape(
-                namespace: namespace, pod: pod.name, podIP: pod.podIP, port: spec.runtime.port,
+                namespace: namespace, pod: pod.name, podIP: podIP, port: spec.runtime.port,
                 path: spec.runtime.metricsPath)
             if case .success(let scrape) = result,
                 let sample = PodMetricsSample.from(scrape: scrape, model: spec.model, pod: pod.name, time: now)
@@ -263,5 +195,12 @@ struct RolloutGatherer: Sendable {
             }
         }
         return samples
+    }
+
+    /// Forgets the per-pod state (log followers, probe memory) of pods no longer in the namespace's cache.
+    func forgetGonePods(namespace: String) async {
+        let present = Set(pods.list(namespace: namespace).compactMap(\.metadata.name))
+        await logs.retainOnly(namespace: namespace, pods: present)
+        await memory.retainPods(Set(present.map { "\(namespace)/\($0)" }), namespace: namespace)
     }
 }

@@ -1,40 +1,32 @@
 import Foundation
 import ModelRolloutCore
 
-/// The policy under test: the controller's pure code driven by the simulated cluster.
+/// The policy under test: the controller's reconcile round (``RolloutRound``) driven by the simulated cluster.
 ///
-/// - Steady state: every 5 s (the controller's resync) it scrapes every pod (running, waiting, completed
-///   counters) into `ArrivalEstimator` and `ThroughputEstimator`, and calls `Autoscaler.decide` with the pods'
-///   phases, the learned planning cold start (`LoadTimeStatistics.planningLoadTime` over the cold starts it has
-///   observed; fallback = the scenario's nominal cold start) and its memory; the decision sets the stable
-///   Deployment's replicas.
-/// - Rollouts: every second (the controller requeues at 0.5–5 s) it calls `RolloutPlanner.plan` with the
-///   observed revisions (model-gated endpoints, per-revision demand from the arrival estimate split by the route's
-///   weights, capacity = throughput × target utilisation) and applies its scale and weight actions. As in the
-///   controller, the autoscaler then sizes the fleet of both revisions every resync and the planner splits its
-///   recommendation by the route weights (each side scaled up to its share, never down during the rollout).
+/// Every second of virtual time — or later, when the round's requeue says so, and at once when a pod's model
+/// becomes ready (the controller's watch) — it gathers what the controller gathers: the ModelRollout's spec and
+/// status, the route's weights, each revision's pods with their model readiness, and, when the round asks
+/// (`RolloutRound.needsMetrics`), every model-ready pod's runtime sample built from the simulated engine's
+/// counters and vLLM-bucketed TTFT and queue-time histograms. It calls `RolloutRound.step` with the memory the
+/// last round returned and applies the plan's scale and weight actions. Analysis, autoscaling, load-time learning
+/// and requeue timing are all the round's: nothing here decides.
 final class ModelRolloutPolicy: BenchPolicy {
     let name = PolicyName.modelrollout.rawValue
     let period = 1.0
     let firstEvaluation = 1.0
-    static let resync = 5.0
+    /// The controller's default `--resync-interval` and `--loading-probe-interval`.
+    static let settings = RoundSettings(resyncInterval: 5, loadingProbeInterval: 0.5)
     private static let epoch = 1_700_000_000.0
 
-    private var spec: ModelRolloutSpec
-    private var status = ModelRolloutStatus()
+    private(set) var spec: ModelRolloutSpec
+    private(set) var status = ModelRolloutStatus()
     private var generation: Int64 = 1
-    private var routeWeights: [String: Int] = [:]
-    private var memory = AutoscalerMemory()
-    private var arrivals = ArrivalEstimator(window: 30)
-    private var throughput = ThroughputEstimator()
-    private var lastResync = -Double.infinity
-    private var rolloutInProgress = false
-    /// The last fleet-wide decision during a rollout (the controller keeps it between resyncs) and the revisions
-    /// it was taken for: when they change (a promotion, a rollback) it no longer applies.
-    private var rolloutDecision: AutoscaleDecision?
-    private var rolloutDecisionRevisions: [Int] = []
-    /// The decisions taken (rule, desired), for tests and reports.
-    private(set) var decisions: [(time: Double, rule: String, replicas: Int)] = []
+    private(set) var routeWeights: [String: Int] = [:]
+    private var memory = RoundMemory()
+    private var nextRound = 0.0
+    private var podBecameReady = false
+    /// Every round's snapshot and outcome, when recording (tests compare them with the controller's).
+    var recorder: ((RoundSnapshot, RoundOutcome) -> Void)?
 
     init(scenario: Scenario, engine: EngineModel) {
         let autoscaling = AutoscalingSpec(
@@ -49,7 +41,7 @@ final class ModelRolloutPolicy: BenchPolicy {
 
     static func deploymentName(_ revision: Int) -> String { "llama-r\(revision + 1)" }
 
-    private static func revisionIndex(_ deployment: String) -> Int? {
+    static func revisionIndex(_ deployment: String) -> Int? {
         guard deployment.hasPrefix("llama-r"), let n = Int(deployment.dropFirst("llama-r".count)) else { return nil }
         return n - 1
     }
@@ -74,131 +66,32 @@ final class ModelRolloutPolicy: BenchPolicy {
         }
     }
 
-    func podModelReady(_ sim: Simulation, pod: Int) {
-        let seconds = sim.replicas[pod].coldStart
-        status.loadTime = LoadTimeStatistics.record(
-            seconds, pod: "pod-\(pod)", into: status.loadTime ?? LoadTimeStatus())
-    }
-
-    /// The planning cold start as the controller computes it.
+    /// The planning cold start as the controller computes it from the load times it measured.
     var planningColdStart: Double {
         LoadTimeStatistics.planningLoadTime(status.loadTime, spec: spec.autoscaling.coldStart)
     }
 
+    func podModelReady(_ sim: Simulation, pod: Int) { podBecameReady = true }
+
+    /// A new revision: the user edits `spec.deployment` (the controller sees a new generation).
     func rolloutStarted(_ sim: Simulation) {
         let next = sim.addRevision(modelGated: true)
         spec.deployment = Self.deploymentName(next)
         generation += 1
-        rolloutInProgress = true
+        nextRound = sim.now
     }
 
     func evaluate(_ sim: Simulation) {
-        if sim.now - lastResync >= Self.resync - 1e-9 {
-            lastResync = sim.now
-            observe(sim)
-            if rolloutInProgress { rolloutDecision = fleetDecision(sim) } else { autoscale(sim) }
-        }
-        if rolloutInProgress { plan(sim) }
-    }
-
-    private func observe(_ sim: Simulation) {
-        var completed = 0
-        var inFlight = 0
-        for pod in sim.replicas where pod.active {
-            // Every request that left the engine, aborted ones included (all finished_reasons of
-            // vllm:request_success_total), as ArrivalEstimator requires; throughput counts served ones only.
-            completed += pod.completed + pod.aborted
-            inFlight += pod.inFlight
-            if pod.modelLoaded {
-                throughput.observe(
-                    time: sim.now, replica: "pod-\(pod.id)", completedTotal: Double(pod.completed),
-                    running: Double(pod.running), waiting: Double(pod.waiting),
-                    maxConcurrency: Double(sim.engine.concurrencyLimit))
-            }
-        }
-        arrivals.observe(time: sim.now, completedTotal: Double(completed), inFlight: Double(inFlight))
-    }
-
-    private var stableRevision: Int? { status.stableDeployment.flatMap(Self.revisionIndex) }
-
-    private func autoscale(_ sim: Simulation) {
-        guard let stable = stableRevision, sim.revisions.indices.contains(stable),
-            let decision = decide(sim, revisions: [stable])
-        else { return }
-        if decision.desiredReplicas != sim.revisions[stable].desired {
-            decisions.append((sim.now, decision.rule, decision.desiredReplicas))
-            sim.setDesired(stable, decision.desiredReplicas)
-        }
-    }
-
-    /// The autoscaler over the stable and candidate revisions' pods, as the controller asks it during a rollout.
-    private func fleetDecision(_ sim: Simulation) -> AutoscaleDecision? {
-        let revisions = fleetRevisions(sim)
-        rolloutDecisionRevisions = revisions
-        return decide(sim, revisions: revisions)
-    }
-
-    private func fleetRevisions(_ sim: Simulation) -> [Int] {
-        let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeWeights)
-        return [parties.stable.deployment, parties.candidate?.deployment].compactMap {
-            $0.flatMap(Self.revisionIndex)
-        }.filter { sim.revisions.indices.contains($0) }
-    }
-
-    private func decide(_ sim: Simulation, revisions: [Int]) -> AutoscaleDecision? {
-        guard !revisions.isEmpty else { return nil }
-        var states: [ReplicaState] = []
-        for revision in revisions {
-            for id in sim.revisions[revision].pods {
-                let pod = sim.replicas[id]
-                states.append(
-                    ReplicaState(
-                        name: "pod-\(id)", phase: pod.modelLoaded ? .ready : .loading,
-                        ageSeconds: sim.now - pod.createdAt, running: Double(pod.running),
-                        waiting: Double(pod.waiting)))
-            }
-        }
-        let input = AutoscalerInput(
-            time: sim.now, spec: spec.autoscaling,
-            currentReplicas: revisions.reduce(0) { $0 + sim.revisions[$1].desired }, replicas: states,
-            arrivalRate: arrivals.rate, arrivalTrend: arrivals.trend, measuredThroughput: throughput.throughput,
-            coldStartSeconds: planningColdStart, memory: memory)
-        let decision = Autoscaler.decide(input)
-        memory = decision.memory
-        return decision
-    }
-
-    private func revisionObservation(_ sim: Simulation, deployment: String, service: String) -> RevisionObservation {
-        guard let index = Self.revisionIndex(deployment), sim.revisions.indices.contains(index) else {
-            return .missing(deployment: deployment, service: service)
-        }
-        let total = routeWeights.values.reduce(0) { $0 + max(0, $1) }
-        let share = total > 0 ? Double(max(0, routeWeights[service] ?? 0)) / Double(total) : 0
-        return RevisionObservation(
-            deployment: deployment, service: service, desiredReplicas: sim.revisions[index].desired,
-            modelReady: sim.modelReadyCount(revision: index), loading: sim.loadingCount(revision: index),
-            modelGatedEndpoints: true, requestRate: arrivals.rate.map { $0 * share })
-    }
-
-    private func plan(_ sim: Simulation) {
-        if rolloutDecision != nil, fleetRevisions(sim) != rolloutDecisionRevisions { rolloutDecision = nil }
-        let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeWeights)
-        let capacity =
-            (throughput.throughput ?? spec.autoscaling.replicaThroughput ?? 0)
-            * spec.autoscaling.targetUtilization
-        let observation = RolloutObservation(
-            now: Date(timeIntervalSince1970: Self.epoch + sim.now), generation: generation, spec: spec, status: status,
-            route: RouteState(found: true, weights: routeWeights),
-            stable: revisionObservation(sim, deployment: parties.stable.deployment, service: parties.stable.service),
-            candidate: parties.candidate.map {
-                revisionObservation(sim, deployment: $0.deployment, service: $0.service)
-            },
-            retired: parties.retired.map { revisionObservation(sim, deployment: $0.deployment, service: $0.service) },
-            analysis: AnalysisOutcome(verdict: .pass, reasons: ["the candidate serves like the stable revision"]),
-            replicaCapacity: capacity > 0 ? capacity : nil, autoscale: rolloutDecision)
-        let plan = RolloutPlanner.plan(observation)
-        status = plan.status
-        for action in plan.actions {
+        guard sim.now >= nextRound - 1e-9 || podBecameReady else { return }
+        podBecameReady = false
+        let snapshot = gather(sim)
+        let outcome = RolloutRound.step(snapshot, memory: memory, settings: Self.settings)
+        recorder?(snapshot, outcome)
+        memory = outcome.memory
+        status = outcome.plan.status
+        nextRound = sim.now + outcome.requeueAfter
+        guard !outcome.plan.observeOnly else { return }
+        for action in outcome.plan.actions {
             switch action {
             case .scale(let deployment, let replicas):
                 if let index = Self.revisionIndex(deployment) { sim.setDesired(index, replicas) }
@@ -207,11 +100,56 @@ final class ModelRolloutPolicy: BenchPolicy {
                 applyRouting(sim)
             }
         }
-        if status.candidateDeployment == nil, status.retiredDeployment == nil,
-            status.stableDeployment == spec.deployment
+    }
+
+    // MARK: - Gathering, as the controller does
+
+    func gather(_ sim: Simulation) -> RoundSnapshot {
+        let now = Date(timeIntervalSince1970: Self.epoch + sim.now)
+        let targets = RolloutRound.targets(spec: spec, status: status, routeBackends: routeWeights)
+        var snapshot = RoundSnapshot(
+            now: now, generation: generation, spec: spec, status: status, route: targets.route,
+            stable: revision(sim, targets.parties.stable),
+            candidate: targets.parties.candidate.map { revision(sim, $0) },
+            retired: targets.parties.retired.map { revision(sim, $0) })
+        if RolloutRound.needsMetrics(
+            spec: spec, status: status, targets: targets, memory: memory, now: now, settings: Self.settings)
         {
-            rolloutInProgress = false
+            snapshot.samples = [snapshot.stable, snapshot.candidate].compactMap { $0 }.flatMap { revision in
+                revision.pods.filter(\.readiness.modelReady).compactMap { pod in
+                    Self.podIndex(pod.name).map { sim.runtimeSample(pod: $0, time: now) }
+                }
+            }
         }
+        return snapshot
+    }
+
+    private func revision(_ sim: Simulation, _ party: RolloutParties.Revision) -> RoundRevision {
+        guard let index = Self.revisionIndex(party.deployment), sim.revisions.indices.contains(index) else {
+            return .missing(deployment: party.deployment, service: party.service)
+        }
+        let set = sim.revisions[index]
+        return RoundRevision(
+            deployment: party.deployment, service: party.service, desiredReplicas: set.desired,
+            modelGatedEndpoints: set.modelGated,
+            pods: set.pods.map { id in
+                let pod = sim.replicas[id]
+                let readiness: PodReadiness
+                if pod.terminating {
+                    readiness = PodReadiness(phase: .terminating, reason: "Deleting", message: "pod is being deleted")
+                } else if pod.modelLoaded {
+                    readiness = PodReadiness(phase: .modelReady, reason: "ModelListed", message: "model served")
+                } else {
+                    readiness = PodReadiness(phase: .loadingModel, reason: "Loading", message: "loading the model")
+                }
+                return RoundPod(
+                    name: "pod-\(id)", incarnation: "pod-\(id)", readiness: readiness,
+                    createdAt: Date(timeIntervalSince1970: Self.epoch + pod.createdAt))
+            })
+    }
+
+    static func podIndex(_ name: String) -> Int? {
+        name.hasPrefix("pod-") ? Int(name.dropFirst(4)) : nil
     }
 
     private func applyRouting(_ sim: Simulation) {
@@ -222,5 +160,32 @@ final class ModelRolloutPolicy: BenchPolicy {
             }
         }
         sim.setRouting(.weighted(weights))
+    }
+}
+
+extension Simulation {
+    /// What a scrape of the pod's `/metrics` reads, as ``PodMetricsSample/from(scrape:model:pod:time:)`` extracts
+    /// it: cumulative TTFT and queue-time histograms, finished requests (aborts included), aborts, and the gauges.
+    func runtimeSample(pod id: Int, time: Date) -> PodMetricsSample {
+        let pod = replicas[id]
+        func histogram(_ name: String, _ bounds: [Double], _ counts: [Int32], _ sum: Double) -> PrometheusHistogram {
+            var cumulative = 0.0
+            var buckets: [HistogramBucket] = []
+            buckets.reserveCapacity(counts.count)
+            for (i, count) in counts.enumerated() {
+                cumulative += Double(count)
+                buckets.append(HistogramBucket(upperBound: i < bounds.count ? bounds[i] : .infinity,
+                                               cumulativeCount: cumulative))
+            }
+            return PrometheusHistogram(name: name, labels: [:], buckets: buckets, sum: sum, count: cumulative)
+        }
+        return PodMetricsSample(
+            pod: "pod-\(id)", time: time,
+            ttft: histogram(
+                "vllm:time_to_first_token_seconds", RuntimeBuckets.timeToFirstToken, pod.ttftCounts, pod.ttftSum),
+            queueTime: histogram(
+                "vllm:request_queue_time_seconds", RuntimeBuckets.requestPhase, pod.queueCounts, pod.queueSum),
+            successTotal: Double(pod.completed + pod.aborted), abortedTotal: Double(pod.aborted),
+            running: Double(pod.running), waiting: Double(pod.waiting))
     }
 }

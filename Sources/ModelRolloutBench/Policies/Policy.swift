@@ -30,9 +30,15 @@ public enum PolicyName: String, CaseIterable, Sendable, Hashable, Codable {
     case hpaCPU = "hpa-cpu"
     case kedaQueue = "keda-queue"
     case kpa
+    case canaryReadiness = "canary-readiness"
     case modelrollout
     case oracle
     case staticPeak = "static-peak"
+
+    /// Whether the policy runs in a scenario (the canary only handles rollouts).
+    public func applies(to scenario: Scenario) -> Bool {
+        self != .canaryReadiness || scenario.event == .rollout
+    }
 
     /// One line on what the policy is, for the method section.
     public var summary: String {
@@ -49,10 +55,15 @@ public enum PolicyName: String, CaseIterable, Sendable, Hashable, Codable {
         case .kpa:
             "Knative KPA on in-flight concurrency (target 70 % of 64), 60 s stable / 6 s panic windows, "
                 + "panic at 2×, 2 s tick, scale-down at most ÷2 per tick; model-level readiness; rolling update"
+        case .canaryReadiness:
+            "readiness-only canary (Argo Rollouts / Flagger without analysis): 10 % for 2 min, 50 % for 5 min, "
+                + "100 %; canary scaled to its step's share of the fleet, weight set once its pods are Ready "
+                + "(model-level probe); no autoscaler; rollout scenarios only"
         case .modelrollout:
-            "ModelRollout: the pure Autoscaler every 5 s (forecast at now + learned cold start, loading pods as "
-                + "arriving capacity; pods scraped directly) and RolloutPlanner rollouts (10/50/100 % steps, "
-                + "weight only on model-ready capacity)"
+            "ModelRollout: the controller's reconcile round (RolloutRound.step) every second or at its requeue: "
+                + "model readiness gates weight (10/50/100 % steps), TTFT/queue/error analysis of the simulated "
+                + "runtime's histograms and counters with rollback, the Autoscaler every 5 s (forecast at now + "
+                + "learned cold start, loading pods as arriving capacity)"
         case .oracle:
             "perfect foresight of arrivals and exact cold starts: each pod is created exactly one cold start "
                 + "before it is needed at 80 % utilisation, removed when not needed within a cold start"
