@@ -142,7 +142,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ModelRolloutControllerTests",
-            dependencies: ["ModelRolloutController", "ModelRolloutCore", "KubeCore", "KubeClient", "KubeRuntime", "ClusterSim"],
+            dependencies: [
+                "ModelRolloutController", "ModelRolloutCore", "ModelRolloutBench", "KubeCore", "KubeClient",
+                "KubeRuntime", "ClusterSim",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -8,8 +8,26 @@ public struct AcceptanceCheck: Sendable, Hashable {
     /// The measured values, e.g. `0.331 s ≤ 0.352 s`.
     public var measured: String
     public var passed: Bool
+    /// For a relation that fails: why it is not met yet, when that is understood (``knownGaps``).
+    public var gap: String? { passed ? nil : Self.knownGaps["\(scenario)|\(requirement)"] }
 
-    /// The relations of issue 4 that the report's scenarios and policies allow to check.
+    /// Relations the simulation shows failing, and why: not tuned away, reported with the numbers.
+    public static let knownGaps: [String: String] = [
+        "ramp|modelrollout sloAttainment ≥ oracle − 0.01":
+            "the 2-replica fleet at 70 % load saturates ~64 s into the ramp, a 4-minute cold start before any pod "
+                + "ordered at the ramp's start can serve; only foresight (or a standing buffer) avoids that overload",
+        "ramp|modelrollout gpuMinutes ≤ 1.10 × oracle":
+            "the backlog of the ramp's overload and the 300 s scale-down delay keep extra pods",
+        "ramp|modelrollout peakReplicas ≤ oracle peak + 1":
+            "the trend is learned late, then the backlog term adds pods for the queue built meanwhile",
+        "surge|modelrollout peakReplicas ≤ oracle peak + 1":
+            "in some seeds the backlog built during the cold start adds a second pod beyond the oracle's fleet",
+        "surge|modelrollout sloAttainment ≥ naive":
+            "naive sends a share of the surge to loading pods where it times out, which sheds load from the "
+                + "ready pods and flatters its SLO share",
+    ]
+
+    /// The relations of issues 4 and 9 that the report's scenarios and policies allow to check.
     public static func evaluate(_ report: BenchmarkReport) -> [AcceptanceCheck] {
         var checks: [AcceptanceCheck] = []
         func add(_ scenario: String, _ requirement: String, _ measured: String, _ passed: Bool) {
@@ -67,6 +85,24 @@ public struct AcceptanceCheck: Sendable, Hashable {
                         "\(num(ours.sloAttainment, 4)) vs \(num(other.sloAttainment, 4))",
                         ours.sloAttainment >= other.sloAttainment)
                 }
+            }
+            if result.scenario.badRevision != nil {
+                let seeds = ours.runs.count
+                add(
+                    name, "modelrollout rolls back in every seed", "\(ours.backOnPreviousSeeds)/\(seeds) seeds",
+                    ours.backOnPreviousSeeds == seeds)
+                add(
+                    name, "modelrollout: bad revision serves ≤ 15 % after the rollout",
+                    String(format: "%.1f %%", 100 * ours.newRevisionShare), ours.newRevisionShare <= 0.15)
+                for other in [PolicyName.naive, .canaryReadiness] {
+                    guard let theirs = result.result(other) else { continue }
+                    add(
+                        name, "\(other.rawValue) promotes the bad revision",
+                        "\(theirs.runs.count - theirs.backOnPreviousSeeds)/\(theirs.runs.count) seeds promoted, "
+                            + String(format: "%.1f %% served by it", 100 * theirs.newRevisionShare),
+                        theirs.backOnPreviousSeeds == 0)
+                }
+                continue
             }
             if let oracle = result.result(.oracle) {
                 add(
@@ -141,8 +177,18 @@ extension BenchmarkReport {
                     "\"peakReplicas\": \(number(policy.peakReplicas, 1))",
                     "\"timeToCapacitySeconds\": \(policy.timeToCapacitySeconds.map { number($0, 1) } ?? "null")",
                 ]
+                let badFields =
+                    result.scenario.badRevision == nil
+                    ? []
+                    : [
+                        "\"badRevisionShare\": \(number(policy.newRevisionShare, 5))",
+                        "\"rollbackSeeds\": \(policy.backOnPreviousSeeds)",
+                        "\"secondsUntilBackOnGoodRevision\": "
+                            + (policy.backOnPreviousRevisionSeconds.map { number($0, 1) } ?? "null"),
+                    ]
                 lines.append(
-                    "        {" + fields.joined(separator: ", ") + "}" + (p < result.policies.count - 1 ? "," : ""))
+                    "        {" + (fields + badFields).joined(separator: ", ") + "}"
+                        + (p < result.policies.count - 1 ? "," : ""))
             }
             lines.append("      ]")
             lines.append("    }" + (s < scenarios.count - 1 ? "," : ""))
@@ -174,6 +220,21 @@ extension BenchmarkReport {
         ]
     }
 
+    private static let badRevisionColumns = [
+        "policy", "served by the bad revision", "SLO ≤2s", "back on the good revision", "time until back",
+    ]
+
+    /// The bad revision's part: share of the requests after the rollout it served, SLO, and whether (in how many
+    /// seeds) and when the traffic was back on the good revision.
+    private func badRevisionCells(_ policy: PolicyResult) -> [String] {
+        [
+            policy.policy.rawValue, String(format: "%.1f %%", 100 * policy.newRevisionShare),
+            String(format: "%.1f %%", 100 * policy.sloAttainment),
+            "\(policy.backOnPreviousSeeds)/\(policy.runs.count) seeds",
+            policy.backOnPreviousRevisionSeconds.map { String(format: "%.0f s", $0) } ?? "never",
+        ]
+    }
+
     private func heading(_ result: ScenarioResult) -> String {
         "\(result.scenario.name) — \(result.scenario.summary); baseline TTFT p95 \(sec(result.baselineTtftP95))"
     }
@@ -185,10 +246,8 @@ extension BenchmarkReport {
                 + "\(settings.seeds) seeds (means over seeds), metrics from each event to the end; "
                 + String(format: "%.1f s", wallSeconds)
         ]
-        for result in scenarios {
-            lines += ["", heading(result)]
-            let rows = [Self.columns] + result.policies.map(cells)
-            let widths = Self.columns.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
+        func append(_ rows: [[String]]) {
+            let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
             for (r, row) in rows.enumerated() {
                 let text = row.enumerated().map { c, cell in
                     let pad = String(repeating: " ", count: max(0, widths[c] - cell.count))
@@ -198,12 +257,21 @@ extension BenchmarkReport {
                 if r == 0 { lines.append(String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))) }
             }
         }
+        for result in scenarios {
+            lines += ["", heading(result)]
+            append([Self.columns] + result.policies.map(cells))
+            if result.scenario.badRevision != nil {
+                lines.append("")
+                append([Self.badRevisionColumns] + result.policies.map(badRevisionCells))
+            }
+        }
         let checks = AcceptanceCheck.evaluate(self)
         if !checks.isEmpty {
-            lines += ["", "acceptance (issue 4):"]
+            lines += ["", "acceptance (issues 4 and 9):"]
             for check in checks {
                 lines.append(
-                    "  \(check.passed ? "PASS" : "FAIL")  \(check.scenario): \(check.requirement): \(check.measured)")
+                    "  \(check.passed ? "PASS" : "FAIL")  \(check.scenario): \(check.requirement): \(check.measured)"
+                        + (check.gap.map { " — not met yet: \($0)" } ?? ""))
             }
         }
         return lines.joined(separator: "\n")
@@ -217,8 +285,14 @@ extension BenchmarkReport {
         var lines = [
             "Measured by `modelrollout bench` (\(settings.seeds) seeds, means over seeds): a deterministic "
                 + "discrete-event simulation in virtual time of every policy on every scenario; the `modelrollout` "
-                + "policy runs the controller's own pure code (`Autoscaler.decide`, `ArrivalEstimator`, "
-                + "`ThroughputEstimator`, `LoadTimeStatistics`, `RolloutPlanner.plan`).",
+                + "policy runs the controller's own reconcile round, `RolloutRound.step` (the code the reconciler "
+                + "calls between gathering and acting: model-load times, the step's analysis window and verdict, "
+                + "the arrival and throughput estimators, `Autoscaler.decide`, `RolloutPlanner.plan` and the "
+                + "requeue), on snapshots gathered from the simulation: pods with their model readiness, the "
+                + "route's weights and, when the round asks, every model-ready pod's runtime sample "
+                + "(`vllm:time_to_first_token_seconds` and `vllm:request_queue_time_seconds` histograms with "
+                + "vLLM's buckets, `vllm:request_success_total` with aborts, running and waiting). No verdict is "
+                + "hard-coded: a bad revision is judged on its samples.",
             "",
             "**Method.** Engine per replica (8B-class model on one H100, vLLM continuous batching): concurrency "
                 + "limit \(engine.concurrencyLimit); TTFT = queue wait + prefill "
@@ -237,7 +311,12 @@ extension BenchmarkReport {
                 + "is held while pulling and loading); baseline TTFT p95 = before the event with the initial fleet; "
                 + "time to capacity = until model-ready pods (of the new revision, for rollouts) can carry the "
                 + "demand after the event at saturation. Gateway: weighted split between revisions, round robin "
-                + "over endpoints. Seeds 1–\(settings.seeds); same seed → identical results.",
+                + "over endpoints. Seeds 1–\(settings.seeds); same seed → identical results. Bad-revision "
+                + "scenarios: the new revision's prefill is slower or it fails a share of requests before the "
+                + "first token (counted as aborts, and as SLO misses); 'served by the bad revision' is the share "
+                + "of requests arriving after the rollout that it got, and the traffic is 'back on the good "
+                + "revision' when the bad one got no request in the last "
+                + "\(num(RunMetrics.backOnPreviousQuietSeconds, 0)) s (time until back = to its last request).",
             "",
             "**Policies.**",
             "",
@@ -256,17 +335,24 @@ extension BenchmarkReport {
             for policy in result.policies {
                 lines.append("| " + cells(policy).map(cell).joined(separator: " | ") + " |")
             }
+            if result.scenario.badRevision != nil {
+                lines += ["", "| " + Self.badRevisionColumns.joined(separator: " | ") + " |"]
+                lines.append("| --- " + String(repeating: "| ---: ", count: Self.badRevisionColumns.count - 1) + "|")
+                for policy in result.policies {
+                    lines.append("| " + badRevisionCells(policy).map(cell).joined(separator: " | ") + " |")
+                }
+            }
         }
         let checks = AcceptanceCheck.evaluate(self)
         if !checks.isEmpty {
             lines += [
-                "", "**Acceptance (issue 4)**", "", "| scenario | requirement | measured | |",
-                "| --- | --- | --- | --- |",
+                "", "**Acceptance (issues 4 and 9)**", "", "| scenario | requirement | measured | | why not yet |",
+                "| --- | --- | --- | --- | --- |",
             ]
             for check in checks {
                 lines.append(
                     "| \(check.scenario) | \(cell(check.requirement)) | \(cell(check.measured)) | "
-                        + "\(check.passed ? "pass" : "**fail**") |")
+                        + "\(check.passed ? "pass" : "**fail**") | \(cell(check.gap ?? "")) |")
             }
         }
         return lines.joined(separator: "\n") + "\n"

@@ -15,6 +15,7 @@ final class ManualClock: @unchecked Sendable {
 
     var now: Date { lock.withLock { current } }
     func advance(_ seconds: Double) { lock.withLock { current = current.addingTimeInterval(seconds) } }
+    func set(_ date: Date) { lock.withLock { current = date } }
 }
 
 /// A scripted cluster behind the reconciler's ``RolloutSource`` and ``RolloutActuator``: Deployments whose pods
