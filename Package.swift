@@ -70,6 +70,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,7 +81,9 @@ let package = Package(
         ),
         .target(
             name: "ModelRolloutBench",
-            dependencies: ["ModelRolloutCore"],
+            dependencies: [
+                "ModelRolloutCore", "KubeCore", .product(name: "HeapModule", package: "swift-collections"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

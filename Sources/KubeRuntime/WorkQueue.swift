@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import HeapModule
 import Metrics
 
 /// A work queue with client-go semantics: keys are deduplicated while waiting, and a key is never handed to two
@@ -10,11 +11,13 @@ import Metrics
 /// on the injected clock) or rate-limited (by a ``RateLimiter``, by default client-go's controller limiter).
 /// Metrics use client-go's names (`workqueue_depth`, `workqueue_adds_total`, ...) labelled `name`.
 public actor WorkQueue<Key: Hashable & Sendable> {
-    private struct DelayedEntry {
+    /// Ordered by time, then by when it was added.
+    private struct DelayedEntry: Comparable {
         var readyAt: Date
         var sequence: UInt64
         var key: Key
-        func isBefore(_ other: DelayedEntry) -> Bool { (readyAt, sequence) < (other.readyAt, other.sequence) }
+        static func < (a: DelayedEntry, b: DelayedEntry) -> Bool { (a.readyAt, a.sequence) < (b.readyAt, b.sequence) }
+        static func == (a: DelayedEntry, b: DelayedEntry) -> Bool { a.sequence == b.sequence }
     }
 
     private struct Getter {
@@ -37,7 +40,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     private var nextID: UInt64 = 0
 
-    private var delayedHeap: [DelayedEntry] = []
+    private var delayedHeap = Heap<DelayedEntry>()
     private var delayedReadyAt: [Key: Date] = [:]
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: Date?
@@ -90,7 +93,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
         if let existing = delayedReadyAt[key], existing <= readyAt { return }
         delayedReadyAt[key] = readyAt
         nextID += 1
-        heapPush(DelayedEntry(readyAt: readyAt, sequence: nextID, key: key))
+        delayedHeap.insert(DelayedEntry(readyAt: readyAt, sequence: nextID, key: key))
         scheduleTimer()
     }
 
@@ -169,7 +172,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
         timerTask?.cancel()
         timerTask = nil
         timerDeadline = nil
-        delayedHeap = []
+        delayedHeap = Heap()
         delayedReadyAt = [:]
         dispatch()
     }
@@ -212,7 +215,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
     }
 
     private func scheduleTimer() {
-        guard let earliest = delayedHeap.first?.readyAt else { return }
+        guard let earliest = delayedHeap.min?.readyAt else { return }
         if timerTask != nil, let deadline = timerDeadline, deadline <= earliest { return }
         timerTask?.cancel()
         timerGeneration += 1
@@ -231,44 +234,13 @@ public actor WorkQueue<Key: Hashable & Sendable> {
             timerDeadline = nil
         }
         let now = clock.now()
-        while let top = delayedHeap.first, top.readyAt <= now {
-            let entry = heapPop()
+        while let top = delayedHeap.min, top.readyAt <= now {
+            let entry = delayedHeap.removeMin()
             // Entries superseded by an earlier time for the same key are stale.
             guard delayedReadyAt[entry.key] == entry.readyAt else { continue }
             delayedReadyAt.removeValue(forKey: entry.key)
             add(entry.key)
         }
         scheduleTimer()
-    }
-
-    private func heapPush(_ entry: DelayedEntry) {
-        delayedHeap.append(entry)
-        var child = delayedHeap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard delayedHeap[child].isBefore(delayedHeap[parent]) else { break }
-            delayedHeap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private func heapPop() -> DelayedEntry {
-        let top = delayedHeap[0]
-        let last = delayedHeap.removeLast()
-        if !delayedHeap.isEmpty {
-            delayedHeap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < delayedHeap.count, delayedHeap[left].isBefore(delayedHeap[smallest]) { smallest = left }
-                if right < delayedHeap.count, delayedHeap[right].isBefore(delayedHeap[smallest]) { smallest = right }
-                if smallest == parent { break }
-                delayedHeap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return top
     }
 }

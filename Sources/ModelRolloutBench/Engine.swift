@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 
 /// The serving engine of one replica: an 8B-class model on one H100 served by vLLM with continuous batching.
 ///
@@ -75,11 +76,15 @@ public struct ColdStartModel: Sendable, Hashable, Codable {
     }
 }
 
-/// One request waiting in a replica's queue or being decoded.
-struct DecodeEntry {
+/// One request being decoded, ordered by the token count at which it finishes (then by request).
+struct DecodeEntry: Comparable {
     /// Virtual token count at which the sequence finishes.
     var target: Double
     var request: Int32
+
+    static func < (a: DecodeEntry, b: DecodeEntry) -> Bool {
+        a.target < b.target || (a.target == b.target && a.request < b.request)
+    }
 }
 
 /// The mutable state of one pod: lifecycle times and the continuous-batching engine.
@@ -106,7 +111,7 @@ struct Replica {
     var queue: [Int32] = []
     var queueHead = 0
     var running = 0
-    var heap: [DecodeEntry] = []
+    var heap = Heap<DecodeEntry>()
     var tokens: Double = 0
     var tokensTime: Double = 0
     /// Bumped on every change of the next completion, to drop stale completion events.
@@ -159,41 +164,13 @@ struct Replica {
 
     /// When the next running sequence finishes, if any (call after `advance`).
     func nextCompletion(engine: EngineModel) -> Double? {
-        guard let first = heap.first else { return nil }
+        guard let first = heap.min else { return nil }
         return tokensTime + max(0, first.target - tokens) * engine.interTokenLatency(batch: running)
     }
 
-    mutating func pushDecode(_ entry: DecodeEntry) {
-        heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if heap[parent].target <= heap[child].target { break }
-            heap.swapAt(parent, child)
-            child = parent
-        }
-    }
+    mutating func pushDecode(_ entry: DecodeEntry) { heap.insert(entry) }
 
-    mutating func popDecode() -> DecodeEntry? {
-        guard !heap.isEmpty else { return nil }
-        let top = heap[0]
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < heap.count, heap[left].target < heap[smallest].target { smallest = left }
-                if right < heap.count, heap[right].target < heap[smallest].target { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return top
-    }
+    mutating func popDecode() -> DecodeEntry? { heap.popMin() }
 
     mutating func enqueue(_ request: Int32) {
         if queueHead > 1024, queueHead * 2 > queue.count {

@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// The SLO of the benchmark: a request meets it when its first token arrives within this many seconds.
 public let sloTTFTSeconds = 2.0
@@ -46,11 +47,9 @@ public struct TimeSeries: Sendable, Hashable, Codable {
     public static let ttftWindow = 30.0
 }
 
-/// Nearest-rank percentile of sorted values (`p` in 0...100).
+/// Nearest-rank percentile of sorted values (`p` in 0...100); NaN when there are none.
 func percentileOfSorted(_ sorted: [Float], _ p: Double) -> Double {
-    guard !sorted.isEmpty else { return .nan }
-    let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-    return Double(sorted[min(max(rank, 1), sorted.count) - 1])
+    Percentile.nearestRank(sorted: sorted, p / 100).map(Double.init) ?? .nan
 }
 
 extension Simulation {

@@ -16,12 +16,6 @@ public struct AcceptanceCheck: Sendable, Hashable {
         "ramp|modelrollout sloAttainment ≥ oracle − 0.01":
             "the 2-replica fleet at 70 % load saturates ~64 s into the ramp, a 4-minute cold start before any pod "
                 + "ordered at the ramp's start can serve; only foresight (or a standing buffer) avoids that overload",
-        "ramp|modelrollout gpuMinutes ≤ 1.10 × oracle":
-            "the backlog of the ramp's overload and the 300 s scale-down delay keep extra pods",
-        "ramp|modelrollout peakReplicas ≤ oracle peak + 1":
-            "the trend is learned late, then the backlog term adds pods for the queue built meanwhile",
-        "surge|modelrollout peakReplicas ≤ oracle peak + 1":
-            "in some seeds the backlog built during the cold start adds a second pod beyond the oracle's fleet",
         "surge|modelrollout sloAttainment ≥ naive":
             "naive sends a share of the surge to loading pods where it times out, which sheds load from the "
                 + "ready pods and flatters its SLO share",

@@ -425,9 +425,7 @@ struct APIBenchmark: Sendable {
 
     /// Nearest-rank percentile of sorted samples (0 when there are none).
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
+        Percentile.nearestRank(sorted: sorted, p) ?? 0
     }
 
     static func formatSeconds(_ seconds: Double) -> String { String(format: "%.2f s", seconds) }

@@ -50,10 +50,7 @@ struct DemoSideResult: Sendable {
     /// The nearest-rank percentile of the TTFTs; a request without a token counts with the seconds the client
     /// waited before giving up (at least as slow as it was for the user). nil without records.
     static func percentile(_ records: [LoadGenerator.Record], _ p: Double) -> Double? {
-        guard !records.isEmpty else { return nil }
-        let values = records.map { $0.ttftSeconds ?? $0.totalSeconds }.sorted()
-        let rank = min(values.count, max(1, Int((p * Double(values.count)).rounded(.up))))
-        return values[rank - 1]
+        Percentile.nearestRank(sorted: records.map { $0.ttftSeconds ?? $0.totalSeconds }.sorted(), p)
     }
 
     var json: JSONValue {

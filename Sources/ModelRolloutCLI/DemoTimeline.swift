@@ -161,7 +161,7 @@ final class DemoTimeline {
             }
             let ttfts = window.compactMap(\.ttftSeconds).sorted()
             let failed = window.count - ttfts.count
-            let p95 = LoadGenerator.Summary.nearestRank(ttfts, 0.95).map { String(format: "%.2fs", $0) } ?? "-"
+            let p95 = Percentile.nearestRank(sorted: ttfts, 0.95).map { String(format: "%.2fs", $0) } ?? "-"
             parts.append("in flight \(inFlight)")
             parts.append("TTFT p95 \(p95) (n \(ttfts.count)\(failed > 0 ? ", \(failed) failed" : ""))")
         }

@@ -6,14 +6,6 @@ import Testing
 
 @Suite("Load generator")
 struct LoadGeneratorUnitTests {
-    @Test(arguments: [
-        ([Double](), 0.5, Double?.none), ([3.0], 0.95, 3.0), ([1, 2, 3, 4], 0.5, 2.0), ([1, 2, 3, 4], 0.95, 4.0),
-        (Array(stride(from: 1.0, through: 100, by: 1)), 0.95, 95.0), ([1, 2, 3], 0.5, 2.0),
-    ])
-    func nearestRank(values: [Double], p: Double, expected: Double?) {
-        #expect(LoadGenerator.Summary.nearestRank(values, p) == expected)
-    }
-
     @Test func sseTokensAcrossChunkBoundaries() {
         var parser = SSETokenParser()
         let stream =

@@ -108,8 +108,8 @@ public actor LoadGenerator {
             ok = records.filter(\.ok).count
             errors = count - ok
             let ttfts = records.compactMap(\.ttftSeconds).sorted()
-            ttftP50 = Self.nearestRank(ttfts, 0.50)
-            ttftP95 = Self.nearestRank(ttfts, 0.95)
+            ttftP50 = Percentile.nearestRank(sorted: ttfts, 0.50)
+            ttftP95 = Percentile.nearestRank(sorted: ttfts, 0.95)
             requestsToUnloadedPods = records.filter { $0.modelLoaded == false }.count
             var revisions: [String: Int] = [:]
             for record in records { if let revision = record.revision { revisions[revision, default: 0] += 1 } }
@@ -119,12 +119,6 @@ public actor LoadGenerator {
             attempts = records.reduce(0) { $0 + $1.attempts }
         }
 
-        /// The nearest-rank percentile (`ceil(p × n)`-th smallest) of sorted values; nil when empty.
-        public static func nearestRank(_ sorted: [Double], _ p: Double) -> Double? {
-            guard !sorted.isEmpty else { return nil }
-            let rank = Int((p * Double(sorted.count)).rounded(.up))
-            return sorted[min(sorted.count, max(1, rank)) - 1]
-        }
     }
 
     public private(set) var configuration: Configuration

@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// The learned cold-start budget: model-load times (pod creation → model ready) recorded into
 /// ``LoadTimeStatus`` and the load time rollouts and the autoscaler plan with. Pure: no clock, no I/O.
@@ -6,15 +7,11 @@ public enum LoadTimeStatistics {
     /// Samples needed before the learned percentile replaces ``ColdStartSpec/fallback``.
     public static let minimumSamples = 3
 
-    /// The nearest-rank percentile of `values`: the smallest value such that at least `p` percent of the
-    /// values are less than or equal to it (`p = 0` gives the minimum). Non-finite values are ignored.
-    /// `nil` for no finite values or `p` outside `0...100` (or NaN).
+    /// The nearest-rank percentile (``Percentile/nearestRank(_:_:)``) of `values`, `p` in percent: the smallest
+    /// value such that at least `p` percent of the values are less than or equal to it (`p = 0` gives the
+    /// minimum). Non-finite values are ignored. `nil` for no finite values or `p` outside `0...100` (or NaN).
     public static func percentile(_ values: [Double], _ p: Double) -> Double? {
-        guard p >= 0, p <= 100 else { return nil }
-        let sorted = values.filter(\.isFinite).sorted()
-        guard !sorted.isEmpty else { return nil }
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[min(max(rank, 1), sorted.count) - 1]
+        Percentile.nearestRank(values, p / 100)
     }
 
     /// Records one measured load time of `pod`. A pod already in ``LoadTimeStatus/measuredPods`` (e.g. seen
