@@ -8,9 +8,6 @@ import ModelRolloutCore
 /// behind each backendRef, each serving pod's `/metrics`, ModelRollout load times, and optional probes.
 /// I/O only; the judgement is `TTFTDiagnosis`.
 struct DiagnoseGatherer {
-    /// The route label that names a request class (else the rule index names it).
-    static let classLabel = "modelrollout.io/class"
-
     let kube: KubernetesClient
     let endpoints: PodEndpointClient
     let namespace: String
@@ -47,10 +44,10 @@ struct DiagnoseGatherer {
             let backends = self.backends(of: route, services: services, deployments: deployments, pods: pods,
                                          warnings: &warnings)
             let rollout = rollouts.first { $0.spec.route.name == routeName }
-            let requestClassLabel = route.metadata.labels?[Self.classLabel]
             var routeRevisions: [RevisionSignals] = []
             for backend in backends {
-                let requestClass = requestClassLabel ?? "rule-\(backend.ruleIndex)"
+                let requestClass = RequestClass.name(
+                    routeLabels: route.metadata.labels, ruleIndex: backend.ruleIndex, ruleCount: route.spec.rules.count)
                 let servingPods = backend.pods.filter { $0.status?.isReady == true }
                 var scrapes: [PrometheusScrape] = []
                 for pod in servingPods {
@@ -136,7 +133,8 @@ struct DiagnoseGatherer {
     }
 
     /// The backends of every rule: each Service backendRef in this namespace, resolved to the Deployments
-    /// whose pod template its selector matches (the revisions) and their pods.
+    /// whose pod template its selector matches (the revisions) and their pods (the Service's pods that
+    /// ``RevisionPods/select(_:from:)`` gives the revision, as the controller counts them).
     func backends(
         of route: HTTPRoute, services: [Service], deployments: [Deployment], pods: [Pod], warnings: inout [String]
     ) -> [Backend] {
@@ -169,9 +167,7 @@ struct DiagnoseGatherer {
                                        port: port))
                 }
                 for deployment in matched {
-                    let selectorJSON = deployment.spec.selector?.json ?? .null
-                    let deploymentSelector = try? LabelSelector(json: selectorJSON)
-                    let owned = servicePods.filter { deploymentSelector?.matches($0.metadata.labels ?? [:]) ?? false }
+                    let owned = RevisionPods.select(deployment, from: servicePods)
                     out.append(Backend(route: route, ruleIndex: index, service: ref.name,
                                        weight: Int(ref.effectiveWeight), deployment: deployment.metadata.name ?? "",
                                        pods: owned, port: port))

@@ -64,26 +64,9 @@ struct RolloutGatherer: Sendable {
     /// How often a model-ready pod's `/v1/models` is re-checked (a crash or a model swap shows up within this).
     static let readyReprobeSeconds = 10.0
 
-    /// The pods of a Deployment: matching its selector and owned by it (directly, or by one of its ReplicaSets).
+    /// The pods of a Deployment (``RevisionPods/select(_:from:)``).
     func pods(of deployment: Deployment, namespace: String) -> [Pod] {
-        let name = deployment.metadata.name ?? ""
-        guard let selectorJSON = deployment.spec.selector?.json,
-            let selector = try? LabelSelector(json: selectorJSON), !selector.requirements.isEmpty
-        else { return [] }
-        return pods.list(namespace: namespace).filter { pod in
-            let labels = pod.metadata.labels ?? [:]
-            guard selector.matches(labels) else { return false }
-            let owners = pod.metadata.ownerReferences ?? []
-            if owners.isEmpty { return true }
-            return owners.contains { owner in
-                if owner.kind == "Deployment" { return owner.name == name }
-                if owner.kind == "ReplicaSet" {
-                    if let hash = labels["pod-template-hash"] { return owner.name == "\(name)-\(hash)" }
-                    return owner.name.hasPrefix(name + "-")
-                }
-                return false
-            }
-        }
+        RevisionPods.select(deployment, from: pods.list(namespace: namespace))
     }
 
     /// The readiness probe of the Deployment's runtime container (the named one, else the first).

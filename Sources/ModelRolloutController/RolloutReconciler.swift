@@ -232,7 +232,11 @@ final class RolloutReconciler: Reconciler, Sendable {
         let namespace = key.namespace ?? "default"
         let spec = snapshot.spec
         let plan = outcome.plan
-        let requestClass = RolloutMetrics.requestClass(routeLabels: route?.metadata.labels)
+        let requestClass = RequestClass.name(
+            routeLabels: route?.metadata.labels,
+            ruleIndex: route.flatMap { RouteWeights.observe($0, services: Set(snapshot.route.weights.keys)).ruleIndex }
+                ?? 0,
+            ruleCount: route?.spec.rules.count ?? 1)
         for load in outcome.modelLoads {
             metrics.recordModelLoad(
                 namespace: namespace, rollout: key.name, model: spec.model, revision: load.revision,

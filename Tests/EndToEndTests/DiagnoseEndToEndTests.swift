@@ -119,7 +119,7 @@ struct DiagnoseEndToEndTests {
         #expect(Set(rows.compactMap { $0["route"]?.stringValue }) == ["llm-chat", "llm-docs"])
         let docsRow = rows.first { $0["revision"]?.stringValue == "docs-r1" }
         #expect((docsRow?["promptTokensMean"]?.doubleValue ?? 0) > 3000)
-        #expect(docsRow?["class"]?.stringValue == "rule-0")
+        #expect(docsRow?["class"]?.stringValue == "default", "an unlabelled one-rule route, as the metrics name it")
 
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("HTTPRoute llm-nope not found in namespace llm-serving"))

@@ -50,7 +50,7 @@ struct OperatorMetricsTests {
         (["modelrollout.io/class": " interactive "], "interactive"),
     ])
     func requestClassComesFromTheRouteLabel(labels: [String: String]?, expected: String) {
-        #expect(RolloutMetrics.requestClass(routeLabels: labels) == expected)
+        #expect(RequestClass.name(routeLabels: labels) == expected)
     }
 
     @Test func weightsReplicasAndPhasePerRevision() {

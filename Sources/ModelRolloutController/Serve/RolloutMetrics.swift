@@ -57,11 +57,6 @@ public struct RolloutMetricsSnapshot: Sendable, Equatable {
 ///
 /// `@unchecked Sendable` is safe: the only mutable state (`series`, `lastSamples`) is accessed under `lock`.
 public final class RolloutMetrics: @unchecked Sendable {
-    /// The label of the request class on an HTTPRoute.
-    public static let classLabel = "modelrollout.io/class"
-    /// The request class when the route has no class label.
-    public static let defaultClass = "default"
-
     public let registry: PrometheusCollectorRegistry
 
     private enum Metric {
@@ -91,14 +86,6 @@ public final class RolloutMetrics: @unchecked Sendable {
 
     public init(registry: PrometheusCollectorRegistry = OperatorMetrics.registry) {
         self.registry = registry
-    }
-
-    /// The request class of a route from its labels.
-    public static func requestClass(routeLabels: [String: String]?) -> String {
-        guard let value = routeLabels?[classLabel]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
-            return defaultClass
-        }
-        return value
     }
 
     // MARK: - Updates

@@ -1,0 +1,64 @@
+import KubeCore
+import Testing
+
+@testable import ModelRolloutCore
+
+@Suite struct RevisionPodsTests {
+    static func deployment(_ name: String, selector: [String: String]) throws -> Deployment {
+        try KubeJSON.fromJSONValue(
+            Deployment.self,
+            [
+                "metadata": ["name": .string(name), "namespace": "llm"],
+                "spec": [
+                    "selector": ["matchLabels": .object(selector.mapValues { .string($0) })],
+                    "template": ["metadata": ["labels": .object(selector.mapValues { .string($0) })]],
+                ],
+            ])
+    }
+
+    static func pod(_ name: String, labels: [String: String], owner: (kind: String, name: String)?) throws -> Pod {
+        var raw: JSONValue = ["metadata": ["name": .string(name), "labels": .object(labels.mapValues { .string($0) })]]
+        if let owner {
+            raw[path: ["metadata", "ownerReferences"]] = [
+                ["apiVersion": "apps/v1", "kind": .string(owner.kind), "name": .string(owner.name), "uid": "u"]
+            ]
+        }
+        return try KubeJSON.fromJSONValue(Pod.self, raw)
+    }
+
+    @Test func podsAreSelectedByLabelsAndOwnership() throws {
+        let r1 = try Self.deployment("vllm-r1", selector: ["app": "vllm", "rev": "r1"])
+        let pods = [
+            try Self.pod("a", labels: ["app": "vllm", "rev": "r1", "pod-template-hash": "h1"],
+                         owner: ("ReplicaSet", "vllm-r1-h1")),
+            try Self.pod("b", labels: ["app": "vllm", "rev": "r1", "pod-template-hash": "h2"],
+                         owner: ("ReplicaSet", "vllm-r1-other")),  // a ReplicaSet of another Deployment
+            try Self.pod("c", labels: ["app": "vllm", "rev": "r2"], owner: ("ReplicaSet", "vllm-r1-h1")),
+            try Self.pod("d", labels: ["app": "vllm", "rev": "r1"], owner: nil),
+            try Self.pod("e", labels: ["app": "vllm", "rev": "r1"], owner: ("StatefulSet", "vllm-r1")),
+            try Self.pod("f", labels: ["app": "vllm", "rev": "r1"], owner: ("Deployment", "vllm-r1")),
+        ]
+        #expect(RevisionPods.select(r1, from: pods).compactMap(\.metadata.name) == ["a", "d", "f"])
+        let empty = try Self.deployment("any", selector: [:])
+        #expect(RevisionPods.select(empty, from: pods).isEmpty, "an empty selector selects nothing")
+    }
+
+    @Test(arguments: [
+        RequestClassCase(labels: nil, rule: 0, rules: 1, expected: "default"),
+        RequestClassCase(labels: ["modelrollout.io/class": " chat "], rule: 1, rules: 3, expected: "chat"),
+        RequestClassCase(labels: ["modelrollout.io/class": ""], rule: 0, rules: 1, expected: "default"),
+        RequestClassCase(labels: nil, rule: 1, rules: 2, expected: "rule-1"),
+        RequestClassCase(labels: ["app": "x"], rule: 0, rules: 2, expected: "rule-0"),
+    ])
+    func requestClassNames(_ c: RequestClassCase) {
+        #expect(RequestClass.name(routeLabels: c.labels, ruleIndex: c.rule, ruleCount: c.rules) == c.expected)
+    }
+}
+
+struct RequestClassCase: Sendable, CustomStringConvertible {
+    var labels: [String: String]?
+    var rule: Int
+    var rules: Int
+    var expected: String
+    var description: String { "\(labels ?? [:]) rule \(rule)/\(rules) → \(expected)" }
+}
