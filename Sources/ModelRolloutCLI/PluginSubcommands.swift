@@ -85,33 +85,32 @@ struct PluginPromoteCommand: AsyncParsableCommand {
             let status = rollout.status ?? ModelRolloutStatus()
             let steps = rollout.spec.steps
             let label = "modelrollout \"\(name)\""
-            switch status.phase {
-            case .progressing?: break
-            case .paused?:
-                throw CLIError("\(label) is Paused: resume it first (`kubectl modelrollout resume \(name)`)")
-            case .rollingBack?:
-                throw CLIError(
-                    "\(label) is rolling back \(status.candidateDeployment ?? "its candidate"); nothing to promote")
-            default:
-                throw CLIError(
-                    "\(label) has no rollout in progress (phase \(status.phase?.rawValue ?? "not reconciled yet")); "
-                        + "change spec.deployment to start one")
-            }
-            guard let candidate = status.candidateDeployment else {
-                throw CLIError("\(label) has no candidate revision in its status yet; try again in a moment")
-            }
             let step = status.currentStep
-            if !full, step == nil {
-                throw CLIError(
-                    "\(label) has not applied its first step yet (it waits for \(candidate)'s model-ready capacity); "
-                        + "`promote --full` goes straight to 100 % once capacity allows")
-            }
             let mode: PromoteMode = full ? .full : .step
-            let now = Date()
-            let request: JSONValue = [
-                "mode": .string(mode.rawValue), "requestedAt": .string(KubeTime.format(now)),
-                "step": step.map { .int(Int64($0)) } ?? .null,
-            ]
+            let destination: ManualPromotion.Target
+            switch ManualPromotion.evaluate(
+                mode: mode, requestedStep: step, status: status, paused: rollout.spec.paused, stepCount: steps.count)
+            {
+            case .success(let target): destination = target
+            case .failure(let refusal):
+                switch refusal {
+                case .paused:
+                    throw CLIError("\(label) is Paused: resume it first (`kubectl modelrollout resume \(name)`)")
+                case .notInProgress:
+                    throw CLIError("\(label): \(refusal); change spec.deployment to start one")
+                case .noCandidate:
+                    throw CLIError("\(label): \(refusal); try again in a moment")
+                case .noStepYet:
+                    throw CLIError(
+                        "\(label) has not applied its first step yet (it waits for "
+                            + "\(status.candidateDeployment ?? "the candidate")'s model-ready capacity); "
+                            + "`promote --full` goes straight to 100 % once capacity allows")
+                case .rollingBack, .stale:
+                    throw CLIError("\(label): \(refusal)")
+                }
+            }
+            let candidate = status.candidateDeployment ?? ""
+            let request = try KubeJSON.toJSONValue(PromoteRequest(mode: mode, requestedAt: Date(), step: step))
             try await session.mergePatch(name, ["status": ["promote": request]], status: true)
             func describe(_ index: Int?) -> String {
                 guard let index, index >= 0, index < steps.count else { return "before the first step" }
@@ -122,10 +121,11 @@ struct PluginPromoteCommand: AsyncParsableCommand {
                 lines.append("replaced a pending \(previous.mode.rawValue) promotion")
             }
             let target: String
-            if full || (step ?? -1) + 1 >= steps.count {
+            switch destination {
+            case .step(let index) where index < steps.count - 1:
+                target = describe(index) + " without waiting for the hold"
+            default:
                 target = "100% on \(candidate) and promotion"
-            } else {
-                target = describe((step ?? -1) + 1) + " without waiting for the hold"
             }
             lines.append("\(label) (namespace \(session.namespace)): promotion requested")
             lines.append("  changed: status.promote = \(request.serialized())")

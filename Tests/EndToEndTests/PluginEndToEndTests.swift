@@ -74,7 +74,7 @@ struct PluginEndToEndTests {
         // No rollout yet: promote and abort refuse clearly.
         var result = try await Self.plugin(harness, ["promote", "chat"])
         #expect(result.code != 0)
-        #expect(result.stderr.contains("no rollout in progress"), "\(result.all)")
+        #expect(result.stderr.contains("no rollout is in progress"), "\(result.all)")
         result = try await Self.plugin(harness, ["abort", "chat"])
         #expect(result.code != 0)
         #expect(result.stderr.contains("no rollout in progress"), "\(result.all)")
@@ -183,7 +183,7 @@ struct PluginEndToEndTests {
         #expect(sequence == [10, 50, 100])
         result = try await Self.plugin(harness, ["promote", "chat"])
         #expect(result.code != 0)
-        #expect(result.stderr.contains("no rollout in progress (phase Promoted)"), "\(result.all)")
+        #expect(result.stderr.contains("no rollout is in progress (phase Promoted)"), "\(result.all)")
     }
 
     @Test("abort sets spec.deployment back to stable and the controller moves traffic back; a stale promote is ignored")

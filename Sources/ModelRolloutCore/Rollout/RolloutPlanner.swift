@@ -291,10 +291,8 @@ struct PlanBuilder {
         }
         adoptRouteStep(candidate: candidate)
         defer { autoscaleRollout(stable: stable, candidate: candidate) }
-        if let request = status.promote, request.step == status.currentStep,
-            request.mode == .full || status.currentStep != nil
-        {
-            manualPromote(request, stable: stable, candidate: candidate)
+        if let request = status.promote, case .success(let target) = evaluatePromotion(request) {
+            manualPromote(request, to: target, stable: stable, candidate: candidate)
             return
         }
         guard let step = status.currentStep else {
@@ -530,12 +528,11 @@ struct PlanBuilder {
     /// Acts on a matching promotion request: moves to the next (or last) step as soon as model-ready capacity
     /// carries it, skipping the current hold and its analysis. The request stays pending while capacity is missing.
     mutating func manualPromote(
-        _ request: PromoteRequest, stable: RevisionObservation, candidate: RevisionObservation
+        _ request: PromoteRequest, to destination: ManualPromotion.Target, stable: RevisionObservation,
+        candidate: RevisionObservation
     ) {
         promoteHandled = true
-        let last = spec.steps.count - 1
         let from = status.currentStep
-        let target = request.mode == .full ? last : (from ?? -1) + 1
         let fromText = from.map { "at step \($0 + 1)/\(spec.steps.count)" } ?? "before the first step"
         var inputs = [
             "mode": request.mode.rawValue, "step": from.map { "\($0 + 1)/\(spec.steps.count)" } ?? "none",
@@ -546,7 +543,7 @@ struct PlanBuilder {
             inputs["holdRemaining"] = "\(KubeDuration(seconds: hold.seconds - now.timeIntervalSince(started)))"
         }
         let rule = request.mode == .full ? "manual-promote-full" : "manual-promote-step"
-        if from == last || target > last {
+        guard case .step(let target) = destination else {
             status.promote = nil
             record(
                 .promote, rule: rule, inputs: inputs, result: "promote",
@@ -570,20 +567,23 @@ struct PlanBuilder {
         }
     }
 
+    /// ``ManualPromotion/evaluate(mode:requestedStep:status:paused:stepCount:)`` for this round's status.
+    func evaluatePromotion(_ request: PromoteRequest) -> Result<ManualPromotion.Target, ManualPromotion.Refusal> {
+        ManualPromotion.evaluate(
+            mode: request.mode, requestedStep: request.step, status: status, paused: spec.paused,
+            stepCount: spec.steps.count)
+    }
+
     /// Clears a promotion request the rollout cannot honour, recording why.
     mutating func ignorePromote(_ request: PromoteRequest) {
         status.promote = nil
-        let requested = request.step.map { "step \($0 + 1)" } ?? "before the first step"
         let why: String
-        if o.candidate == nil || status.candidateDeployment == nil {
-            why = "no rollout is in progress (phase \(status.phase?.rawValue ?? "unknown"))"
-        } else if status.phase != .progressing {
-            why = "the rollout is \(status.phase?.rawValue ?? "not progressing"), not Progressing"
-        } else if request.step != status.currentStep {
-            let now = status.currentStep.map { "step \($0 + 1)" } ?? "before the first step"
-            why = "it was requested at \(requested) but the rollout is now at \(now)"
+        if o.candidate == nil {
+            why = ManualPromotion.Refusal.notInProgress(phase: status.phase).description
+        } else if case .failure(let refusal) = evaluatePromotion(request) {
+            why = refusal.description
         } else {
-            why = "a Step promotion needs an applied step; the rollout still waits for capacity for step 1"
+            why = "the round could not act on it (\(status.message ?? "no capacity yet"))"
         }
         var inputs = ["mode": request.mode.rawValue, "requestedStep": request.step.map { "\($0 + 1)" } ?? "none"]
         if let at = request.requestedAt { inputs["requestedAt"] = KubeTime.format(at) }
