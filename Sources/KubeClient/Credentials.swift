@@ -184,7 +184,7 @@ public actor ExecCredentials: CredentialProvider {
 
 extension ClientConfiguration {
     /// The provider for this configuration's credentials (`nil` when none or when the server is not https).
-    public func makeCredentialProvider(clock: any KubeClock = SystemKubeClock()) -> (any CredentialProvider)? {
+    public func makeCredentialProvider(clock: any KubeClock = SystemClock()) -> (any CredentialProvider)? {
         guard isSecure else { return nil }
         switch credentials {
         case .none: return nil

@@ -19,7 +19,7 @@ public final class KubernetesClient: Sendable {
     /// `shutdown()` when done). `credentials` overrides the provider derived from the configuration.
     public init(
         configuration: ClientConfiguration, transport: (any HTTPTransport)? = nil,
-        credentials: (any CredentialProvider)? = nil, clock: any KubeClock = SystemKubeClock(),
+        credentials: (any CredentialProvider)? = nil, clock: any KubeClock = SystemClock(),
         logger: Logger = Logger(label: "kubeclient")
     ) throws {
         self.configuration = configuration

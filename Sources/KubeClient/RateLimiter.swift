@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// A client-side token bucket: `qps` tokens per second refill a bucket of `burst` tokens; each request takes one.
 ///
@@ -10,7 +11,7 @@ public actor TokenBucketRateLimiter {
     private var tokens: Double
     private var last: Date
 
-    public init(qps: Double, burst: Int, clock: any KubeClock = SystemKubeClock()) {
+    public init(qps: Double, burst: Int, clock: any KubeClock = SystemClock()) {
         self.qps = max(qps, 0.001)
         self.burst = max(burst, 1)
         self.clock = clock

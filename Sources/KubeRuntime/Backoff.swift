@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// How retries back off: exponential growth from `initial` by `factor`, capped at `maximum`, with jitter.
 ///

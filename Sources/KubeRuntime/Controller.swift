@@ -43,7 +43,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     public let queue: WorkQueue<ObjectKey>
     public let workers: Int
     private let reconciler: any Reconciler
-    private let clock: any RuntimeClock
+    private let clock: any KubeClock
     private let logger: Logger
     private let stopping = LockedValue(false)
 
@@ -57,7 +57,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     ///   - queue: defaults to a queue named after the controller with the default controller rate limiter.
     public init(
         name: String, workers: Int = 1, reconciler: any Reconciler, queue: WorkQueue<ObjectKey>? = nil,
-        clock: any RuntimeClock = SystemClock(), logger: Logger = Logger(label: "kube-runtime.controller")
+        clock: any KubeClock = SystemClock(), logger: Logger = Logger(label: "kube-runtime.controller")
     ) {
         self.name = name
         self.workers = max(1, workers)
@@ -80,7 +80,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
 
     /// A controller whose reconciler is a closure.
     public convenience init(
-        name: String, workers: Int = 1, queue: WorkQueue<ObjectKey>? = nil, clock: any RuntimeClock = SystemClock(),
+        name: String, workers: Int = 1, queue: WorkQueue<ObjectKey>? = nil, clock: any KubeClock = SystemClock(),
         logger: Logger = Logger(label: "kube-runtime.controller"),
         reconcile: @escaping @Sendable (ObjectKey) async throws -> ReconcileAction
     ) {

@@ -132,7 +132,7 @@ public actor EventRecorder {
     /// The most distinct recent events remembered.
     public nonisolated let cacheSize: Int
     private let sink: any EventSink
-    private let clock: any RuntimeClock
+    private let clock: any KubeClock
     private let logger: Logger
     private var cache: [SeriesKey: SeriesState] = [:]
 
@@ -143,7 +143,7 @@ public actor EventRecorder {
 
     public init(
         sink: any EventSink, reportingController: String, reportingInstance: String,
-        clock: any RuntimeClock = SystemClock(), window: Duration = .seconds(360), cacheSize: Int = 4096,
+        clock: any KubeClock = SystemClock(), window: Duration = .seconds(360), cacheSize: Int = 4096,
         logger: Logger = Logger(label: "kube-runtime.events")
     ) {
         self.sink = sink

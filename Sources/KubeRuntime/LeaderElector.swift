@@ -127,7 +127,7 @@ public final class LeaderElector: ServiceLifecycle.Service, Sendable {
 
     public let configuration: LeaderElectionConfiguration
     private let store: any LeaseStore
-    private let clock: any RuntimeClock
+    private let clock: any KubeClock
     private let logger: Logger
     private let observation = LockedValue(Observation())
     private let continuation: AsyncStream<LeaderElectionEvent>.Continuation
@@ -137,7 +137,7 @@ public final class LeaderElector: ServiceLifecycle.Service, Sendable {
     public let events: AsyncStream<LeaderElectionEvent>
 
     public init(
-        configuration: LeaderElectionConfiguration, store: any LeaseStore, clock: any RuntimeClock = SystemClock(),
+        configuration: LeaderElectionConfiguration, store: any LeaseStore, clock: any KubeClock = SystemClock(),
         logger: Logger = Logger(label: "kube-runtime.leader-election"),
         onEvent: (@Sendable (LeaderElectionEvent) -> Void)? = nil
     ) throws(LeaderElectionConfigurationError) {

@@ -1,4 +1,5 @@
 import Foundation
+import KubeCore
 
 /// Decides how long a failed item waits before it is retried (client-go's `workqueue.TypedRateLimiter`).
 public protocol RateLimiter<Key>: Sendable {

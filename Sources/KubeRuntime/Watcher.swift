@@ -105,12 +105,12 @@ public struct Watcher<LW: ListerWatcher>: AsyncSequence, Sendable {
 
     public let listerWatcher: LW
     public let configuration: WatcherConfiguration
-    let clock: any RuntimeClock
+    let clock: any KubeClock
     let logger: Logger
 
     public init(
         _ listerWatcher: LW, configuration: WatcherConfiguration = WatcherConfiguration(),
-        clock: any RuntimeClock = SystemClock(), logger: Logger = Logger(label: "kube-runtime.watcher")
+        clock: any KubeClock = SystemClock(), logger: Logger = Logger(label: "kube-runtime.watcher")
     ) {
         self.listerWatcher = listerWatcher
         self.configuration = configuration

@@ -1,5 +1,6 @@
 import DequeModule
 import Foundation
+import KubeCore
 import HeapModule
 import Metrics
 
@@ -27,7 +28,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
 
     /// The queue's name (the `name` label of its metrics).
     public nonisolated let name: String
-    private let clock: any RuntimeClock
+    private let clock: any KubeClock
     private var rateLimiter: any RateLimiter<Key>
 
     private var queue = Deque<Key>()
@@ -53,7 +54,7 @@ public actor WorkQueue<Key: Hashable & Sendable> {
     private let workDuration: Recorder
 
     public init(
-        name: String, clock: any RuntimeClock = SystemClock(),
+        name: String, clock: any KubeClock = SystemClock(),
         rateLimiter: any RateLimiter<Key> = MaxOfRateLimiter<Key>.controllerDefault()
     ) {
         self.name = name

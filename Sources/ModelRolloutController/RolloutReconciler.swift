@@ -108,14 +108,14 @@ final class RolloutReconciler: Reconciler, Sendable {
     let memories: RoundMemories
     let settings: RoundSettings
     let logger: Logger
-    let clock: @Sendable () -> Date
+    let clock: any KubeClock
     let metrics: RolloutMetrics
     /// The `controller` key of log records and the name of the controller in KubeRuntime's metrics.
     static let controllerName = "modelrollout"
 
     init(
         source: any RolloutSource, actuator: any RolloutActuator, settings: RoundSettings, logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }, metrics: RolloutMetrics = RolloutMetrics(),
+        clock: any KubeClock = SystemClock(), metrics: RolloutMetrics = RolloutMetrics(),
         memories: RoundMemories = RoundMemories()
     ) {
         self.source = source
@@ -135,7 +135,7 @@ final class RolloutReconciler: Reconciler, Sendable {
             return .awaitChange
         }
         let log = Self.logger(logger, key: key)
-        let now = clock()
+        let now = clock.now()
 
         // Gather.
         let (rollout, problems) = Self.decode(object)

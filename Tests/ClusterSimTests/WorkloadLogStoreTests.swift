@@ -9,8 +9,8 @@ struct StillClock: WorkloadClock {
     var date: Date
     var timeScale: Double { 1 }
     func now() -> Date { date }
-    func sleep(simulatedSeconds: Double) async throws {
-        try await Task.sleep(for: .milliseconds(Int(simulatedSeconds * 1000)))
+    func sleep(until deadline: Date) async throws {
+        try await Task.sleep(for: .interval(deadline.timeIntervalSince(date)))
     }
 }
 

@@ -190,7 +190,7 @@ struct ClientAPITests {
         t.expect("GET /api/v1/namespaces/default/pods/p", status: 429, headers: [("Retry-After", "3600")], respond: APIStatus.tooManyRequests(retryAfterSeconds: 3600).json.serialized())
         t.expect("GET /api/v1/namespaces/default/pods/p", status: 503, headers: [("Retry-After", "1")], respond: "")
         t.expect("GET /api/v1/namespaces/default/pods/p", respond: #"{"metadata":{"name":"p"}}"#)
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let client = try makeClient(t, clock: clock)
         let pod = try await client.resources(Pod.self).get("p")
         #expect(pod.metadata.name == "p")
@@ -200,7 +200,7 @@ struct ClientAPITests {
     @Test func serverErrorWithoutRetryAfterIsNotRetried() async throws {
         let t = ScriptedTransport()
         t.expect("GET /api/v1/namespaces/default/pods/p", status: 500, respond: APIStatus.internalError("boom").json.serialized())
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let client = try makeClient(t, clock: clock)
         await #expect(throws: KubeAPIError.self) { _ = try await client.resources(Pod.self).get("p") }
         #expect(clock.sleeps.isEmpty)
@@ -210,7 +210,7 @@ struct ClientAPITests {
     @Test func retriesAreBounded() async throws {
         let t = ScriptedTransport()
         for _ in 0..<4 { t.expect("GET /api/v1/namespaces/default/pods/p", status: 429, headers: [("Retry-After", "1")]) }
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let client = try makeClient(t, clock: clock, maxRetries: 3)
         do {
             _ = try await client.resources(Pod.self).get("p")
@@ -270,7 +270,7 @@ struct ClientAPITests {
             chunks: stride(from: 0, to: bytes.count, by: 7).map { Array(bytes[$0..<min($0 + 7, bytes.count)]) })
         let client = try KubernetesClient(
             configuration: ClientConfiguration(server: "https://127.0.0.1:6443"), transport: transport,
-            clock: ManualKubeClock())
+            clock: ManualClock(advancesOnSleep: true))
         var seen: [String] = []
         for try await event in client.resources(Pod.self, namespace: "ns").watch(WatchOptions(resourceVersion: "4", timeoutSeconds: 60)) {
             switch event {
@@ -289,7 +289,7 @@ struct ClientAPITests {
         let transport = ByteChunkTransport(inner: t, chunks: Array(repeating: Array(line.utf8), count: 100))
         let client = try KubernetesClient(
             configuration: ClientConfiguration(server: "https://127.0.0.1:6443"), transport: transport,
-            clock: ManualKubeClock())
+            clock: ManualClock(advancesOnSleep: true))
         var iterator = client.resources(Pod.self).watch().makeAsyncIterator()
         for _ in 0..<3 { _ = try await iterator.next() }
         #expect(transport.pulled == 3)
@@ -324,7 +324,7 @@ struct ClientAPITests {
     }
 
     @Test func rateLimiterTokenBucket() async throws {
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let limiter = TokenBucketRateLimiter(qps: 10, burst: 3, clock: clock)
         for _ in 0..<3 { try await limiter.acquire() }
         #expect(clock.sleeps.isEmpty)
@@ -343,7 +343,7 @@ struct ClientAPITests {
         for _ in 0..<4 { t.expect("GET /api/v1/namespaces/default/pods/p", respond: "{}") }
         var config = ClientConfiguration(server: "https://127.0.0.1:6443", qps: 2, burst: 2)
         config.maxRetries = 0
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let client = try KubernetesClient(configuration: config, transport: t, clock: clock)
         for _ in 0..<4 { _ = try await client.resources(Pod.self).get("p") }
         #expect(clock.sleeps == [0.5, 0.5])

@@ -43,7 +43,7 @@ struct ConfigTests {
         let t = ScriptedTransport().expect("GET /api/v1/namespaces/team-a/configmaps/x", respond: #"{"metadata":{"name":"x"}}"#) { r in
             #expect(r.header("Authorization") == "Bearer abc")
         }
-        let client = try KubernetesClient(configuration: config, transport: t, clock: ManualKubeClock())
+        let client = try KubernetesClient(configuration: config, transport: t, clock: ManualClock(advancesOnSleep: true))
         _ = try await client.resources(ConfigMap.self).get("x")
     }
 
@@ -57,7 +57,7 @@ struct ConfigTests {
         }
         let client = try KubernetesClient(
             configuration: config, transport: t, credentials: StaticCredentials(bearerToken: "zzz"),
-            clock: ManualKubeClock())
+            clock: ManualClock(advancesOnSleep: true))
         _ = try await client.resources(ConfigMap.self).get("x")
     }
 
@@ -207,7 +207,7 @@ struct ConfigTests {
     @Test func tokenFileRotationPeriodicAndOn401() async throws {
         let dir = try TempDir()
         let tokenPath = try dir.write("token", "t1")
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let t = ScriptedTransport()
         func expectToken(_ token: String, status: Int = 200) {
             t.expect("GET /api/v1/namespaces/default/pods/p", status: status, respond: status == 200 ? "{}" : "Unauthorized") { r in
@@ -235,7 +235,7 @@ struct ConfigTests {
     @Test func initialTokenWinsThenFileIsUsed() async throws {
         let dir = try TempDir()
         let tokenPath = try dir.write("token", "from-file")
-        let clock = ManualKubeClock()
+        let clock = ManualClock(advancesOnSleep: true)
         let provider = TokenFileCredentials(path: tokenPath, initialToken: "inline", refreshInterval: 60, clock: clock)
         #expect(try await provider.authorization() == "Bearer inline")
         clock.advance(by: 61)
@@ -277,7 +277,7 @@ struct ConfigTests {
                     """))
         let config = try ClientConfiguration.fromKubeconfig(paths: [path])
         // 2027-01-15T08:00:00Z: an hour before expiry.
-        let clock = ManualKubeClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let clock = ManualClock(advancesOnSleep: true)
         let t = ScriptedTransport()
         for (token, status) in [("tok-1", 200), ("tok-1", 200), ("tok-2", 200), ("tok-2", 401), ("tok-3", 200)] {
             t.expect("GET /api/v1/namespaces/team-a/pods/p", status: status, respond: status == 200 ? "{}" : "Unauthorized") { r in
@@ -308,7 +308,7 @@ struct ConfigTests {
         let cfg = KubeConfig.ExecConfig(
             apiVersion: "client.authentication.k8s.io/v1", command: bad, args: [], env: [], provideClusterInfo: false,
             interactiveMode: "Never", installHint: nil)
-        let p = ExecCredentials(config: cfg, cluster: nil, clock: ManualKubeClock())
+        let p = ExecCredentials(config: cfg, cluster: nil, clock: ManualClock(advancesOnSleep: true))
         do {
             _ = try await p.authorization()
             Issue.record("no error")
@@ -318,7 +318,7 @@ struct ConfigTests {
         let garbage = try dir.write("garbage.sh", "#!/bin/sh\necho '{\"kind\":\"Other\"}'\n", executable: true)
         var cfg2 = cfg
         cfg2.command = garbage
-        let p2 = ExecCredentials(config: cfg2, cluster: nil, clock: ManualKubeClock())
+        let p2 = ExecCredentials(config: cfg2, cluster: nil, clock: ManualClock(advancesOnSleep: true))
         await #expect(throws: KubeCredentialError.self) { _ = try await p2.authorization() }
     }
 }

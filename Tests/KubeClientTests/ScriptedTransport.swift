@@ -83,7 +83,7 @@ final class TempDir: @unchecked Sendable {
 
 func makeClient(
     _ transport: ScriptedTransport, server: String = "https://127.0.0.1:6443", credentials: CredentialSource = .none,
-    namespace: String = "default", clock: ManualKubeClock = ManualKubeClock(), provider: (any CredentialProvider)? = nil,
+    namespace: String = "default", clock: ManualClock = ManualClock(advancesOnSleep: true), provider: (any CredentialProvider)? = nil,
     maxRetries: Int = 10
 ) throws -> KubernetesClient {
     var config = ClientConfiguration(server: server, namespace: namespace, credentials: credentials)

@@ -6,18 +6,6 @@ import ModelRolloutCore
 
 @testable import ModelRolloutController
 
-/// A clock the test moves by hand.
-final class ManualClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Date
-
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }
-
-    var now: Date { lock.withLock { current } }
-    func advance(_ seconds: Double) { lock.withLock { current = current.addingTimeInterval(seconds) } }
-    func set(_ date: Date) { lock.withLock { current = date } }
-}
-
 /// A scripted cluster behind the reconciler's ``RolloutSource`` and ``RolloutActuator``: Deployments whose pods
 /// load for a set time (or fail, or never finish), a route, Events, the ModelRollout's status, and runtime samples
 /// made from each revision's latency profile and the traffic the route sends it. Everything happens in the test's
@@ -74,7 +62,7 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
 
     init(spec: ModelRolloutSpec, stable: String = "vllm-r1", stableReplicas: Int = 4, clock: ManualClock) {
         self.clock = clock
-        lastTick = clock.now
+        lastTick = clock.now()
         let metadata = ObjectMeta(name: key.name, namespace: key.namespace, uid: "uid-chat", generation: 1)
         object = (try? KubeJSON.toJSONValue(ModelRollout(metadata: metadata, spec: spec))) ?? .object([:])
         object["apiVersion"] = .string(ResourceDescriptor.modelRollouts.apiVersion)
@@ -88,7 +76,7 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
     func addDeployment(_ name: String, replicas: Int = 0, profile: Profile, loaded: Bool = false) {
         lock.withLock {
             var revision = Revision(profile: profile, desired: 0)
-            let created = loaded ? clock.now.addingTimeInterval(-3600) : clock.now
+            let created = loaded ? clock.now().addingTimeInterval(-3600) : clock.now()
             for _ in 0..<replicas { revision.pods.append(newPod(name, createdAt: created)) }
             revision.desired = replicas
             revisions[name] = revision
@@ -139,7 +127,7 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
     /// Moves the cluster to the clock's time: traffic served since the last tick by the model-ready pods.
     func tick() {
         lock.withLock {
-            let now = clock.now
+            let now = clock.now()
             let dt = now.timeIntervalSince(lastTick)
             lastTick = now
             guard dt > 0, let weights else { return }
@@ -238,7 +226,7 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
             actions.append(.scale(deployment: deployment, replicas: replicas))
             guard var revision = revisions[deployment] else { return }
             revision.desired = replicas
-            while revision.pods.count < replicas { revision.pods.append(newPod(deployment, createdAt: clock.now)) }
+            while revision.pods.count < replicas { revision.pods.append(newPod(deployment, createdAt: clock.now())) }
             while revision.pods.count > replicas { revision.pods.removeLast() }
             revisions[deployment] = revision
         }
@@ -318,7 +306,7 @@ struct RoundDriver {
         logger.logLevel = .critical
         let clock = cluster.clock
         return RolloutReconciler(
-            source: cluster, actuator: cluster, settings: RoundSettings(), logger: logger, clock: { clock.now },
+            source: cluster, actuator: cluster, settings: RoundSettings(), logger: logger, clock: clock,
             memories: memories)
     }
 
@@ -339,7 +327,7 @@ struct RoundDriver {
                 after = 1  // a failed action or status write: the work queue retries with backoff
             }
             if done(cluster.status) { return round }
-            cluster.clock.advance(max(after, 0.05))
+            cluster.clock.advance(by: max(after, 0.05))
         }
         return nil
     }

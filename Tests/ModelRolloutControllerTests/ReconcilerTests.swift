@@ -70,11 +70,11 @@ import Testing
         spec.readinessTimeout = KubeDuration(seconds: 120)
         let cluster = ScriptedCluster(spec: spec, clock: ManualClock())
         cluster.addDeployment("vllm-r2", profile: .init(loadSeconds: .infinity))
-        let start = cluster.clock.now
+        let start = cluster.clock.now()
         let driver = RoundDriver(cluster: cluster)
         let rounds = await driver.run { $0.phase == .rolledBack }
         #expect(rounds != nil)
-        let elapsed = cluster.clock.now.timeIntervalSince(start)
+        let elapsed = cluster.clock.now().timeIntervalSince(start)
         #expect(elapsed > 120 && elapsed < 140, "rolled back \(elapsed) s after the start")
         #expect(cluster.weightsWritten(to: "vllm-r2").isEmpty, "no weight ever reached a loading candidate")
         #expect(cluster.route == ["vllm-r1": 100])

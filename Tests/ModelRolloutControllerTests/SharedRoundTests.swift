@@ -118,16 +118,16 @@ final class ReplayCluster: RolloutSource, RolloutActuator, @unchecked Sendable {
         }
 
         let replay = ReplayCluster()
-        let clock = ManualClock()
+        let clock = ManualClock(start: try #require(recording.rounds.first?.0.now))
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let reconciler = RolloutReconciler(
             source: replay, actuator: replay, settings: ModelRolloutPolicy.settings, logger: logger,
-            clock: { clock.now })
+            clock: clock)
         var compared = 0
         for (snapshot, outcome) in recording.rounds {
             replay.load(snapshot)
-            clock.set(snapshot.now)
+            clock.advance(to: snapshot.now)
             let action = try await reconciler.reconcile(replay.key)
             let plan = outcome.plan
             #expect(replay.sampled == (snapshot.samples != nil), "round at \(snapshot.now): scrape decision")

@@ -1,14 +1,12 @@
 import Foundation
+import KubeCore
 
-/// The time source of the simulated workloads: the simulated wall-clock date and sleeping in simulated seconds.
+/// The time source of the simulated workloads: a ``KubeClock`` whose `now()` is the simulated wall-clock date and
+/// whose sleeps are in simulated time.
 ///
 /// Injected everywhere so that time can be compressed (a 5-minute model load taking 3 s of wall time) and so that
 /// logs, pod conditions and vLLM timings all agree on one notion of "now".
-public protocol WorkloadClock: Sendable {
-    /// The simulated wall-clock date.
-    func now() -> Date
-    /// Suspends for `simulatedSeconds` of simulated time (throws `CancellationError` when cancelled).
-    func sleep(simulatedSeconds: Double) async throws
+public protocol WorkloadClock: KubeClock {
     /// Simulated seconds per wall-clock second.
     var timeScale: Double { get }
 }
@@ -16,6 +14,11 @@ public protocol WorkloadClock: Sendable {
 extension WorkloadClock {
     /// Wall-clock seconds that `simulatedSeconds` take.
     public func wallSeconds(_ simulatedSeconds: Double) -> Double { max(0, simulatedSeconds) / timeScale }
+
+    /// Suspends for `simulatedSeconds` of simulated time (throws `CancellationError` when cancelled).
+    public func sleep(simulatedSeconds: Double) async throws {
+        try await sleep(until: now().addingTimeInterval(max(0, simulatedSeconds)))
+    }
 }
 
 /// Virtual time running `timeScale` times faster than the wall clock, starting at `origin`.
@@ -42,8 +45,8 @@ public struct SimClock: WorkloadClock {
         return origin.addingTimeInterval(seconds * timeScale)
     }
 
-    public func sleep(simulatedSeconds: Double) async throws {
-        let wall = wallSeconds(simulatedSeconds)
+    public func sleep(until deadline: Date) async throws {
+        let wall = wallSeconds(deadline.timeIntervalSince(now()))
         guard wall > 0 else {
             try Task.checkCancellation()
             return
