@@ -11,7 +11,7 @@ public final class KubernetesClient: Sendable {
     public var defaultNamespace: String { configuration.namespace }
 
     let credentials: (any CredentialProvider)?
-    let rateLimiter: TokenBucketRateLimiter
+    let rateLimiter: ClientRateLimiter
     let clock: any KubeClock
     let logger: Logger
 
@@ -25,7 +25,7 @@ public final class KubernetesClient: Sendable {
         self.configuration = configuration
         self.transport = try transport ?? AsyncHTTPClientTransport(server: configuration.server, tls: configuration.tls)
         self.credentials = configuration.isSecure ? (credentials ?? configuration.makeCredentialProvider(clock: clock)) : nil
-        self.rateLimiter = TokenBucketRateLimiter(qps: configuration.qps, burst: configuration.burst, clock: clock)
+        self.rateLimiter = ClientRateLimiter(qps: configuration.qps, burst: configuration.burst, clock: clock)
         self.clock = clock
         self.logger = logger
     }

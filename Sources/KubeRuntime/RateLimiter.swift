@@ -36,28 +36,17 @@ public struct ItemExponentialFailureRateLimiter<Key: Hashable & Sendable>: RateL
     public func numRequeues(_ key: Key) -> Int { failures[key, default: 0] }
 }
 
-/// A global token bucket (client-go: 10 qps, burst 100): each call takes a token; when none is left the delay is
-/// the time until one will be.
-public struct TokenBucketRateLimiter<Key: Hashable & Sendable>: RateLimiter {
-    public let qps: Double
-    public let burst: Int
-    private var tokens: Double
-    private var last: Date?
+/// A global token bucket for retries (client-go's `BucketRateLimiter`, 10 qps, burst 100): each call takes a
+/// ``TokenBucket`` token; when none is left the delay is the time until one will be.
+public struct BucketRateLimiter<Key: Hashable & Sendable>: RateLimiter {
+    private var bucket: TokenBucket
 
-    public init(qps: Double = 10, burst: Int = 100) {
-        self.qps = max(qps, 0.000_001)
-        self.burst = max(burst, 1)
-        self.tokens = Double(max(burst, 1))
-    }
+    public init(qps: Double = 10, burst: Int = 100) { bucket = TokenBucket(qps: qps, burst: burst) }
 
-    public mutating func when(_ key: Key, now: Date) -> Duration {
-        if let last, now > last {
-            tokens = min(Double(burst), tokens + now.timeIntervalSince(last) * qps)
-        }
-        if last.map({ now > $0 }) ?? true { last = now }
-        tokens -= 1
-        return tokens >= 0 ? .zero : .interval(-tokens / qps)
-    }
+    public var qps: Double { bucket.qps }
+    public var burst: Int { bucket.burst }
+
+    public mutating func when(_ key: Key, now: Date) -> Duration { .interval(bucket.reserve(now: now)) }
 
     public mutating func forget(_ key: Key) {}
 
@@ -90,7 +79,7 @@ public struct MaxOfRateLimiter<Key: Hashable & Sendable>: RateLimiter {
     ) -> MaxOfRateLimiter<Key> {
         MaxOfRateLimiter([
             ItemExponentialFailureRateLimiter<Key>(base: base, maximum: maximum),
-            TokenBucketRateLimiter<Key>(qps: qps, burst: burst),
+            BucketRateLimiter<Key>(qps: qps, burst: burst),
         ])
     }
 }

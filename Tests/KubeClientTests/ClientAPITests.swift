@@ -325,7 +325,7 @@ struct ClientAPITests {
 
     @Test func rateLimiterTokenBucket() async throws {
         let clock = ManualClock(advancesOnSleep: true)
-        let limiter = TokenBucketRateLimiter(qps: 10, burst: 3, clock: clock)
+        let limiter = ClientRateLimiter(qps: 10, burst: 3, clock: clock)
         for _ in 0..<3 { try await limiter.acquire() }
         #expect(clock.sleeps.isEmpty)
         try await limiter.acquire()  // empty bucket: wait 0.1 s for the next token

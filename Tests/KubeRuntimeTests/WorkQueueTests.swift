@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func tokenBucketAllowsBurstThenSpacesByQPS() {
-        var bucket = TokenBucketRateLimiter<String>(qps: 10, burst: 2)
+        var bucket = BucketRateLimiter<String>(qps: 10, burst: 2)
         let t0 = Date(timeIntervalSince1970: 0)
         #expect(bucket.when("a", now: t0) == .zero)
         #expect(bucket.when("b", now: t0) == .zero)
