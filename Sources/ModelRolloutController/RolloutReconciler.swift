@@ -186,6 +186,10 @@ final class RolloutReconciler: Reconciler, Sendable {
                 }
             }
         }
+        if !plan.observeOnly, plan.actions.contains(where: { if case .setWeights = $0 { true } else { false } }) {
+            memory.recordWrites(plan.actions, onto: snapshot.route)
+            await memories.set(key, memory)
+        }
         for event in plan.events {
             await actuator.event(object, warning: event.warning, reason: event.reason, note: event.message)
         }

@@ -100,6 +100,11 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
         }
     }
 
+    func deleteDeployment(_ name: String) { lock.withLock { revisions[name] = nil } }
+
+    /// Deletes the route (nil) or writes its backends' weights by hand, as `kubectl` would.
+    func setRoute(_ weights: [String: Int]?) { lock.withLock { self.weights = weights } }
+
     /// The status write after the next route write fails (a crash between the route write and the status write).
     func loseStatusAfterNextWeightWrite() { lock.withLock { loseStatusAfterWeightWrite = true } }
     private var loseStatusAfterWeightWrite = false

@@ -340,6 +340,7 @@ spec:
                 type: string
                 description: The candidate must be model-ready within this time, else the rollout is rolled back.
                 pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                maxLength: 32
                 default: 20m
               steps:
                 type: array
@@ -364,6 +365,7 @@ spec:
                       type: string
                       description: How long to hold and analyse at this weight before the next step.
                       pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                      maxLength: 32
               analysis:
                 type: object
                 description: Thresholds of the candidate analysis between steps.
@@ -372,6 +374,7 @@ spec:
                   interval:
                     type: string
                     pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                    maxLength: 32
                     default: 30s
                   minSamples:
                     type: integer
@@ -382,6 +385,7 @@ spec:
                     type: string
                     description: Absolute ceiling of the candidate's time-to-first-token p95.
                     pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                    maxLength: 32
                     default: 2.5s
                   ttftRatio:
                     type: number
@@ -392,6 +396,7 @@ spec:
                     type: string
                     description: Ceiling of the candidate's queue-wait p95.
                     pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                    maxLength: 32
                     default: 1s
                   maxErrorRate:
                     type: number
@@ -452,11 +457,13 @@ spec:
                       fallback:
                         type: string
                         pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                        maxLength: 32
                         default: 5m
                   scaleDownDelay:
                     type: string
                     description: How long an old revision and surplus replicas are kept before scaling down.
                     pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
+                    maxLength: 32
                     default: 5m
               mode:
                 type: string

@@ -91,6 +91,7 @@ final class ModelRolloutPolicy: BenchPolicy {
         status = outcome.plan.status
         nextRound = sim.now + outcome.requeueAfter
         guard !outcome.plan.observeOnly else { return }
+        memory.recordWrites(outcome.plan.actions, onto: snapshot.route)
         for action in outcome.plan.actions {
             switch action {
             case .scale(let deployment, let replicas):

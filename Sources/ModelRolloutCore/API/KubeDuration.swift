@@ -3,12 +3,19 @@ import Foundation
 /// A duration written the way Kubernetes APIs and Go's `time.ParseDuration` write them: `90s`, `5m`, `1h30m`,
 /// `2.5s`, `500ms`. Encoded as its canonical string.
 public struct KubeDuration: Codable, Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The length in seconds (never negative).
+    /// The length in seconds (never negative, at most ``maximumSeconds``).
     public var seconds: Double
 
-    public init(seconds: Double) { self.seconds = max(0, seconds.isFinite ? seconds : 0) }
+    /// The longest duration Go's `time.ParseDuration` (and so Kubernetes) accepts: 2^63 − 1 ns, about 292 years.
+    /// Longer text does not parse; a longer number is clamped.
+    public static let maximumSeconds = 9_223_372_036.854_775
 
-    /// Parses `90s`, `5m`, `1h30m`, `1.5h`, `250ms`, `0`; nil for anything else (negative or missing unit).
+    public init(seconds: Double) {
+        self.seconds = min(Self.maximumSeconds, max(0, seconds.isFinite ? seconds : 0))
+    }
+
+    /// Parses `90s`, `5m`, `1h30m`, `1.5h`, `250ms`, `0`; nil for anything else (negative, missing unit, or longer
+    /// than ``maximumSeconds``, as Go says "invalid duration").
     public init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "0" {
@@ -35,7 +42,7 @@ public struct KubeDuration: Codable, Sendable, Hashable, Comparable, CustomStrin
             index = trimmed.index(index, offsetBy: unit.count)
             parsedAny = true
         }
-        guard parsedAny, total.isFinite else { return nil }
+        guard parsedAny, total.isFinite, total <= Self.maximumSeconds else { return nil }
         seconds = total
     }
 
@@ -45,7 +52,7 @@ public struct KubeDuration: Codable, Sendable, Hashable, Comparable, CustomStrin
         if seconds < 1 { return "\(Self.trim(seconds * 1000))ms" }
         let whole = seconds.rounded(.down)
         if whole != seconds { return "\(Self.trim(seconds))s" }
-        var rest = Int(whole)
+        var rest = Int(min(whole, Self.maximumSeconds))
         var text = ""
         if rest >= 3600 {
             text += "\(rest / 3600)h"

@@ -54,6 +54,7 @@ extension ModelRolloutSpec {
             problems.append(
                 .invalid("spec.readinessTimeout", string: readinessTimeout.description, "must be greater than zero"))
         }
+        problems += validateDurationBounds()
         problems += validateSteps()
         problems += validateAnalysis()
         problems += validateAutoscaling()
@@ -115,6 +116,24 @@ extension ModelRolloutSpec {
             }
         }
         return problems
+    }
+
+    /// The longest duration a spec may set (365 days): the planner turns durations into dates (holds, timeouts,
+    /// `retireAt`), which must stay representable in the status.
+    public static let maximumDuration = KubeDuration(seconds: 365 * 24 * 3600)
+
+    private func validateDurationBounds() -> [SpecProblem] {
+        var durations: [(String, KubeDuration?)] = [
+            ("spec.readinessTimeout", readinessTimeout), ("spec.analysis.interval", analysis.interval),
+            ("spec.analysis.ttftP95", analysis.ttftP95), ("spec.analysis.queueWaitP95", analysis.queueWaitP95),
+            ("spec.autoscaling.scaleDownDelay", autoscaling.scaleDownDelay),
+            ("spec.autoscaling.coldStart.fallback", autoscaling.coldStart.fallback),
+        ]
+        for (index, step) in steps.enumerated() { durations.append(("spec.steps[\(index)].hold", step.hold)) }
+        return durations.compactMap { field, duration in
+            guard let duration, duration > Self.maximumDuration else { return nil }
+            return .invalid(field, string: duration.description, "must be at most \(Self.maximumDuration)")
+        }
     }
 
     private func validateSteps() -> [SpecProblem] {

@@ -102,14 +102,18 @@ public struct RolloutObservation: Sendable {
     public var replicaCapacity: Double?
     /// The autoscaler's decision for the stable revision (when `spec.autoscaling.enabled` and no rollout runs).
     public var autoscale: AutoscaleDecision?
+    /// The managed weights as this controller process last wrote them (nil: it wrote none since it started). A
+    /// route that differs was changed by someone else.
+    public var lastWrittenWeights: [String: Int]?
 
     public init(
         now: Date, generation: Int64, spec: ModelRolloutSpec, status: ModelRolloutStatus, specProblems: [String] = [],
         route: RouteState, stable: RevisionObservation?, candidate: RevisionObservation? = nil,
         retired: RevisionObservation? = nil, analysis: AnalysisOutcome? = nil, replicaCapacity: Double? = nil,
-        autoscale: AutoscaleDecision? = nil
+        autoscale: AutoscaleDecision? = nil, lastWrittenWeights: [String: Int]? = nil
     ) {
         self.autoscale = autoscale
+        self.lastWrittenWeights = lastWrittenWeights
         self.now = now
         self.generation = generation
         self.spec = spec

@@ -115,9 +115,16 @@ struct PlanBuilder {
         setCondition(RolloutConditionType.invalidSpec, "False", "SpecValid", "the spec is valid")
         guard o.route.found else {
             observeOnly = true
-            progressing = ("False", "RouteNotFound", "HTTPRoute \(spec.route.name) not found")
-            warnOnce(reason: "RouteNotFound", message: "HTTPRoute \(spec.route.name) not found; nothing is patched")
-            status.message = "HTTPRoute \(spec.route.name) not found"
+            let message = "HTTPRoute \(spec.route.name) not found"
+            warnOnce(reason: "RouteNotFound", message: "\(message); nothing is patched")
+            status.message = message
+            // Every condition that speaks of the traffic says the route is missing (none keeps a stale True).
+            setCondition(RolloutConditionType.progressing, "False", "RouteNotFound", message)
+            setCondition(
+                RolloutConditionType.trafficShifted, "False", "RouteNotFound", "\(message): no weight is read or set")
+            setCondition(
+                RolloutConditionType.degraded, "True", "RouteNotFound",
+                "\(message): the traffic's backends are unknown until it is back")
             requeue = 10
             return
         }
@@ -268,6 +275,17 @@ struct PlanBuilder {
                 event: true)
         }
         guard candidate.exists else {
+            if status.phase == .rollingBack {
+                rollBack(stable: stable, candidate: candidate, abort: false)
+                return
+            }
+            if share(candidate.service) > 0 {
+                startRollback(
+                    stable: stable, candidate: candidate, rule: "candidate-deleted",
+                    message: "Deployment \(candidate.deployment) was deleted while it carried "
+                        + "\(share(candidate.service))% of the traffic")
+                return
+            }
             progressing = ("False", "DeploymentNotFound", "Deployment \(candidate.deployment) not found")
             warnOnce(reason: "DeploymentNotFound", message: "Deployment \(candidate.deployment) not found")
             status.message = "waiting for Deployment \(candidate.deployment)"
@@ -289,6 +307,7 @@ struct PlanBuilder {
             startRollback(stable: stable, candidate: candidate, rule: reason.rule, message: reason.message)
             return
         }
+        alignStep(stable: stable, candidate: candidate)
         adoptRouteStep(candidate: candidate)
         defer { autoscaleRollout(stable: stable, candidate: candidate) }
         if let request = status.promote, case .success(let target) = evaluatePromotion(request) {
@@ -321,6 +340,68 @@ struct PlanBuilder {
         return nil
     }
 
+    /// Keeps the current step meaningful when the spec or the route changed under it.
+    ///
+    /// - `spec.steps` changed during the rollout (a new generation whose steps no longer carry the current weight,
+    ///   or fewer steps than the current index): the candidate's current weight is mapped onto the new steps — the
+    ///   last step whose weight is at most the current weight, whose weight the route then takes (a decrease for
+    ///   the candidate, which the whole stable fleet carries); none: before the first step, the weight stays until
+    ///   the first step's capacity is there — and said in a `steps-changed` decision.
+    /// - The route's weights were changed by someone else (a hand edit, a re-created route): the step's weights
+    ///   are restored — when lowering the candidate, or when its model-ready pods carry the step — with a
+    ///   `route-edited` decision and a Warning event. A route one step ahead is left to ``adoptRouteStep(candidate:)``
+    ///   when it can be the controller's own write whose status write was lost: this process wrote nothing yet (a
+    ///   restart) or wrote exactly what the route has.
+    mutating func alignStep(stable: RevisionObservation, candidate: RevisionObservation) {
+        guard let current = status.currentStep else { return }
+        let steps = spec.steps
+        let weight = share(candidate.service)
+        let inRange = current >= 0 && current < steps.count
+        let aheadByOne =
+            current + 1 >= 0 && current + 1 < steps.count && steps[current + 1].weight == weight && routeIsOurs
+        let specChanged = o.status.observedGeneration.map { $0 != o.generation } ?? false
+        if !inRange || (specChanged && steps[current].weight != weight && !aheadByOne) {
+            let mapped = steps.lastIndex { $0.weight <= weight }
+            let from = "step \(current + 1) (\(weight)% on \(candidate.deployment))"
+            let to = mapped.map { "step \($0 + 1)/\(steps.count) (\(steps[$0].weight)%)" } ?? "before the first step"
+            status.currentStep = mapped
+            status.analysis = mapped.map { AnalysisStatus(step: $0) }
+            status.stepStartedAt = mapped == nil ? nil : now
+            if let mapped, steps[mapped].weight != weight, !observeOnly {
+                // Down to the mapped step's weight: the stable fleet is whole during a rollout, so it carries it.
+                setWeights([stable.service: 100 - steps[mapped].weight, candidate.service: steps[mapped].weight])
+            }
+            record(
+                .hold, rule: "steps-changed",
+                inputs: [
+                    "previousStep": "\(current + 1)", "candidateWeight": "\(weight)",
+                    "steps": steps.map { "\($0.weight)" }.joined(separator: ","),
+                ], result: mapped.map { "step=\($0 + 1)" } ?? "step=none",
+                message: "spec.steps changed during the rollout: \(from) continues as \(to)", event: true)
+            return
+        }
+        let stepWeight = steps[current].weight
+        guard weight != stepWeight, !aheadByOne, !observeOnly else { return }
+        let needed = neededReplicas(share: stepWeight, stable: stable, candidate: candidate)
+        let routeText = describe(o.route.weights)
+        guard stepWeight < weight || candidate.modelReady >= needed else {
+            status.message = "the route was changed outside the controller (\(routeText)); step \(current + 1) "
+                + "(\(stepWeight)%) is restored once \(candidate.deployment) has \(needed) model-ready replicas"
+            return
+        }
+        setWeights([stable.service: 100 - stepWeight, candidate.service: stepWeight])
+        record(
+            .weight, rule: "route-edited",
+            inputs: ["routeWeights": routeText, "step": "\(current + 1)/\(steps.count)", "stepWeight": "\(stepWeight)"],
+            result: "\(stable.service)=\(100 - stepWeight) \(candidate.service)=\(stepWeight)",
+            message: "the route's weights were changed outside the controller (\(routeText)); restored step "
+                + "\(current + 1)/\(steps.count) (\(stepWeight)% on \(candidate.deployment))", event: true,
+            warning: true)
+    }
+
+    /// Whether the route's managed weights can be this controller's own last write (unknown after a restart).
+    var routeIsOurs: Bool { o.lastWrittenWeights.map { $0 == o.route.weights } ?? true }
+
     /// The route is ahead of the status (a weight write whose status write was lost): take the step from the route.
     mutating func adoptRouteStep(candidate: RevisionObservation) {
         let current = status.currentStep ?? -1
@@ -328,7 +409,7 @@ struct PlanBuilder {
         guard next < spec.steps.count else { return }
         let routeShare = share(candidate.service)
         let currentWeight = current >= 0 && current < spec.steps.count ? spec.steps[current].weight : 0
-        guard routeShare == spec.steps[next].weight, routeShare != currentWeight else { return }
+        guard routeShare == spec.steps[next].weight, routeShare != currentWeight, routeIsOurs else { return }
         status.currentStep = next
         status.stepStartedAt = now
         status.analysis = AnalysisStatus(step: next)
@@ -469,6 +550,7 @@ struct PlanBuilder {
     }
 
     mutating func hold(step: Int, stable: RevisionObservation, candidate: RevisionObservation) {
+        guard step >= 0, step < spec.steps.count else { return }  // alignStep keeps it in range
         let holdSeconds = spec.steps[step].hold?.seconds ?? 0
         let started = status.stepStartedAt ?? now
         let elapsed = now.timeIntervalSince(started)
@@ -867,7 +949,7 @@ struct PlanBuilder {
             let reason: String
             switch kind {
             case .scale: reason = "Scaled"
-            case .weight: reason = "WeightsChanged"
+            case .weight: reason = rule == "route-edited" ? "RouteEdited" : "WeightsChanged"
             case .rollback: reason = rule == "rollback-complete" ? "RolledBack" : "RollingBack"
             case .promote:
                 switch rule {
@@ -877,7 +959,12 @@ struct PlanBuilder {
                 }
             case .abort: reason = "Aborted"
             case .adopt: reason = "Adopted"
-            case .hold: reason = rule == "analysis-failed" ? "AnalysisFailed" : "RolloutStarted"
+            case .hold:
+                switch rule {
+                case "analysis-failed": reason = "AnalysisFailed"
+                case "steps-changed": reason = "StepsChanged"
+                default: reason = "RolloutStarted"
+                }
             }
             events.append(
                 RolloutEvent(

@@ -186,11 +186,24 @@ public struct RoundMemory: Sendable, Equatable {
     public var autoscale: AutoscaleMemory?
     /// By pod name, for the pods of the revisions gathered last round.
     public var pods: [String: PodLoadTrack] = [:]
+    /// The route's managed weights after this process's last successful weight write (``recordWrites(_:onto:)``).
+    public var routeWritten: [String: Int]?
 
     public init(baseline: StepBaseline? = nil, autoscale: AutoscaleMemory? = nil, pods: [String: PodLoadTrack] = [:]) {
         self.baseline = baseline
         self.autoscale = autoscale
         self.pods = pods
+    }
+
+    /// Records the weights the shell wrote: call after the plan's actions succeeded, with the route as gathered.
+    public mutating func recordWrites(_ actions: [RolloutAction], onto route: RouteState) {
+        var weights = route.weights
+        var wrote = false
+        for case .setWeights(let desired) in actions {
+            wrote = true
+            for (service, weight) in desired { weights[service] = weight }
+        }
+        if wrote { routeWritten = weights }
     }
 }
 
@@ -390,7 +403,8 @@ public enum RolloutRound {
         let observation = RolloutObservation(
             now: now, generation: snapshot.generation, spec: spec, status: status,
             specProblems: snapshot.specProblems, route: snapshot.route, stable: stable, candidate: candidate,
-            retired: retired, analysis: analysis, replicaCapacity: capacity, autoscale: autoscale)
+            retired: retired, analysis: analysis, replicaCapacity: capacity, autoscale: autoscale,
+            lastWrittenWeights: memory.routeWritten)
         var plan = RolloutPlanner.plan(observation)
         if valid { plan.status.loadTime = loadTime.samples > 0 ? loadTime : status.loadTime }
 
