@@ -2,11 +2,18 @@ import KubeCore
 import Logging
 import ServiceLifecycle
 
+/// A cache that has synced once its initial list is in (controller-runtime's `WaitForCacheSync`).
+public protocol CacheSync: Sendable {
+    var isReady: Bool { get }
+    /// Returns once the cache holds its initial list.
+    func waitUntilReady() async throws
+}
+
 /// A thread-safe cache of objects, fed by ``WatcherEvent``s.
 ///
 /// A (re)list is collected in a separate buffer and swapped in atomically on `initDone`, so readers never see a
 /// half-listed state; ``waitUntilReady()`` returns once the first list is in.
-public final class Store<Object: KeyedObject>: Sendable {
+public final class Store<Object: KeyedObject>: CacheSync, Sendable {
     private struct State {
         var items: [ObjectKey: Object] = [:]
         var buffer: [ObjectKey: Object]?

@@ -71,14 +71,40 @@ public final class OperatorManager: Sendable {
                 "namespaces": "\(options.namespaces.joined(separator: ","))", "pod_access": "\(options.podAccess)",
                 "leader_election": "\(options.leaderElection)",
             ])
-        try await server.start()
-        defer { Task { [endpoints, server] in
-            await endpoints.shutdown()
-            await server.stop()
-        } }
+        do {
+            try await server.start()
+        } catch {
+            // A busy or invalid address: one clear error, and the HTTP clients are shut down before they are freed.
+            await shutdown()
+            throw error
+        }
         if let port = await server.metricsPort { logger.info("operator.metrics", metadata: ["port": "\(port)"]) }
         if let port = await server.healthPort { logger.info("operator.health", metadata: ["port": "\(port)"]) }
+        do {
+            try await runComponents()
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
+    }
 
+    private func shutdown() async {
+        await endpoints.shutdown()
+        await server.stop()
+    }
+
+    /// Waits until every cache has listed its objects once: workers never reconcile against an empty cache (a pod
+    /// list still in flight would read as "no model-ready pods" and roll back a healthy candidate).
+    func waitForCaches() async throws {
+        let stores: [any CacheSync] =
+            Array(rollouts.stores.values) + Array(deployments.stores.values) + Array(pods.stores.values)
+            + Array(routes.stores.values)
+        for store in stores { try await store.waitUntilReady() }
+        logger.info("caches.synced", metadata: ["stores": "\(stores.count)"])
+    }
+
+    private func runComponents() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for namespace in options.namespaces {
                 startReflectors(namespace: namespace, group: &group)
@@ -101,7 +127,10 @@ public final class OperatorManager: Sendable {
                         switch event {
                         case .startedLeading:
                             logger.info("leader.started", metadata: ["identity": "\(elector.configuration.identity)"])
-                            controllerTask = Task { try await controller.run() }
+                            controllerTask = Task {
+                                try await self.waitForCaches()
+                                try await controller.run()
+                            }
                         case .stoppedLeading:
                             controllerTask?.cancel()
                             if controllerTask != nil { throw OperatorError("leader election lost") }
@@ -113,7 +142,10 @@ public final class OperatorManager: Sendable {
                 }
             } else {
                 let controller = self.controller
-                group.addTask { try await controller.run() }
+                group.addTask {
+                    try await self.waitForCaches()
+                    try await controller.run()
+                }
             }
             try await group.next()
             group.cancelAll()

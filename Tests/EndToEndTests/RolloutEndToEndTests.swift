@@ -228,6 +228,33 @@ struct RolloutEndToEndTests {
         GateLatencyLog.shared.append(await harness.gateLatencies(candidate: "r2"))
     }
 
+    @Test("(k) a restart while the pod list is slow waits for its caches and does not roll back a healthy candidate")
+    func restartWithASlowPodList() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        let load = try await Self.steadyFleet(harness)
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
+        harness.killController()
+        // The restarted controller's Pod list takes 2 s: its Deployment cache is synced long before the Pod cache.
+        await harness.cluster.apiServer.setFaults(FaultSpec(rules: [
+            FaultRule(verb: "list", resource: "pods", latency: .seconds(2))
+        ]))
+        try harness.startController()
+        try await Task.sleep(for: .seconds(4))
+        await harness.cluster.apiServer.setFaults(FaultSpec())
+        try await harness.waitUntil("promotion", seconds: 90) {
+            try await harness.rollout().status?.phase == .promoted
+        }
+        await load.stop()
+        let status = try #require(try await harness.rollout().status)
+        let rollbacks = status.decisions.filter { $0.kind == .rollback }
+        #expect(rollbacks.isEmpty, "\(rollbacks.map(\.rule))")
+        #expect(await harness.weights.sequence("r2") == [10, 50, 100])
+        #expect(harness.controllerLog().contains("caches.synced"))
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+
     @Test("(f) invalid specs are rejected by the CRD or reported as InvalidSpec without patching anything")
     func invalidSpecs() async throws {
         let harness = try await Harness()
