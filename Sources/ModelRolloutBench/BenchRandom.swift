@@ -1,19 +1,11 @@
-/// A small deterministic random generator (SplitMix64) so every benchmark run with the same seed is identical.
-public struct BenchRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import KubeCore
 
-    public init(seed: UInt64) { state = seed }
+/// The benchmark's random source: SplitMix64 (``SplitMix64`` in KubeCore), so every run with the same seed is
+/// identical.
+public typealias BenchRandom = SplitMix64
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A uniform value in (0, 1).
-    public mutating func unit() -> Double {
-        (Double(next() >> 11) + 0.5) / Double(1 << 53)
-    }
+    @inlinable
+    public mutating func unit() -> Double { nextOpenUnit() }
 }

@@ -129,7 +129,7 @@ struct EndpointAndRouteTests {
     }
 
     @Test func weightedChoice() {
-        var random = SeededRandom(seed: 7)
+        var random = SplitMix64(seed: 7)
         let refs = [
             HTTPBackendRef(name: "a", weight: 80), HTTPBackendRef(name: "b", weight: 20),
             HTTPBackendRef(name: "z", weight: 0),

@@ -21,8 +21,8 @@ struct LoadGeneratorUnitTests {
     }
 
     @Test func seededArrivalsAreReproducible() {
-        var a = SeededRandom(seed: 42)
-        var b = SeededRandom(seed: 42)
+        var a = SplitMix64(seed: 42)
+        var b = SplitMix64(seed: 42)
         let first = (0..<5).map { _ in a.nextUnit() }
         #expect(first == (0..<5).map { _ in b.nextUnit() })
         #expect(first.allSatisfy { $0 >= 0 && $0 < 1 })

@@ -186,24 +186,17 @@ public struct FaultSpec: Sendable, Hashable, CustomStringConvertible {
 /// The run-time fault state: the current spec and a seeded random source (deterministic in tests).
 actor FaultInjector {
     private(set) var spec: FaultSpec
-    private var state: UInt64
+    private var generator: SplitMix64
 
     init(spec: FaultSpec, seed: UInt64) {
         self.spec = spec
-        self.state = seed
+        generator = SplitMix64(seed: seed)
     }
 
     func set(_ spec: FaultSpec) { self.spec = spec }
 
-    /// A uniformly distributed number in [0, 1) (SplitMix64).
-    func random() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(1 << 53)
-    }
+    /// A uniformly distributed number in [0, 1).
+    func random() -> Double { generator.nextUnit() }
 
     /// The rule for a request and whether it should fail / expire this time.
     func decide(verb: String, group: String, resource: String, subresource: String?)

@@ -128,11 +128,11 @@ public actor LoadGenerator {
     private var shedCount = 0
     private var arrivals: Task<Void, Never>?
     private var client: HTTPClient?
-    private var random: SeededRandom
+    private var random: SplitMix64
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        self.random = SeededRandom(seed: configuration.seed ?? UInt64.random(in: 1...UInt64.max))
+        self.random = SplitMix64(seed: configuration.seed ?? UInt64.random(in: 1...UInt64.max))
     }
 
     /// Requests currently in flight.
@@ -367,22 +367,4 @@ struct SSETokenParser {
         }
         return tokens
     }
-}
-
-/// SplitMix64: a small seedable generator for reproducible arrival gaps.
-struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform value in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
 }
