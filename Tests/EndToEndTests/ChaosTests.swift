@@ -49,7 +49,7 @@ struct ChaosTests {
     func killsDuringHealthyRollouts() async throws {
         var dice = Dice(Self.seed)
         var kills = 0
-        for run in 1...8 {
+        for run in 1...10 {
             let harness = try await Harness()
             let load = try await RolloutEndToEndTests.steadyFleet(harness)
             try await harness.patchRollout(spec: ["deployment": "r2"])
@@ -91,6 +91,7 @@ struct ChaosTests {
             await harness.shutdown()
         }
         print("chaos: \(kills) kills during healthy rollouts")
+        #expect(kills >= 38, "too few kill trials for the suite's 50 (with the rollback runs)")
         #expect(await Self.report.violations(prefix: "kill -9, healthy").isEmpty)
     }
 
@@ -174,6 +175,17 @@ struct ChaosTests {
             let rollbacks = try await harness.rollout().status?.decisions.filter { $0.kind == .rollback } ?? []
             if !rollbacks.isEmpty { violations.append("trial \(trial): healthy candidate rolled back") }
             violations += Self.baseViolations(harness, await load.summary()).map { "trial \(trial): \($0)" }
+            // SIGTERM: the new leader stops taking work, finishes in-flight reconciles, releases the Lease, exits 0.
+            harness.stopController()
+            let second = harness.others.last
+            if second?.terminationStatus != 0 {
+                violations.append("trial \(trial): SIGTERM exit status \(second?.terminationStatus ?? -1)")
+            }
+            let lease = try await harness.kube.resources(Lease.self, namespace: Harness.namespace)
+                .get("modelrollout-controller")
+            if let holder = lease.spec.holderIdentity, !holder.isEmpty {
+                violations.append("trial \(trial): the Lease was not released on SIGTERM (held by \(holder))")
+            }
             await Self.report.add("leader failover (trial \(trial))", trials: 1, violations: violations)
             await harness.shutdown()
         }
