@@ -39,11 +39,15 @@ $(VENV)/.installed:
 
 # The end-to-end tests run the real controller binary (.build/debug/modelrollout), so it is built first. They each
 # run an emulated cluster with serving pods under load, so they run one at a time (--no-parallel), after the unit
-# tests (in parallel): on 2 cores, clusters competing for CPU would measure the machine, not the code.
+# tests (in parallel): on 2 cores, clusters competing for CPU would measure the machine, not the code. The
+# CPU-bound benchmark simulations (the bench's tests and the shared-round replay) get a pass of their own, so they
+# do not starve the unit tests that talk to servers on loopback.
+SIMULATION_TESTS := ModelRolloutBenchTests|SharedRoundTests
 unit:
 	$(SWIFT) build --product modelrollout
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip EndToEndTests
+	$(SWIFT) test --skip-build --skip EndToEndTests --skip '$(SIMULATION_TESTS)'
+	$(SWIFT) test --skip-build --filter '$(SIMULATION_TESTS)'
 	$(SWIFT) test --skip-build --filter EndToEndTests --no-parallel
 
 conformance: tools
