@@ -126,6 +126,9 @@ struct RolloutGatherer: Sendable {
                     judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
                 }
             }
+        } else if facts.containerWaitingReason == "CrashLoopBackOff", let container {
+            // Between crashes: what the log of the crashed instance said (cached, no request).
+            judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
         }
         if pattern != nil, let container {
             patternMatched = await logs.patternMatched(namespace: namespace, pod: name, container: container)

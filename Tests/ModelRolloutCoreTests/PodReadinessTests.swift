@@ -76,6 +76,10 @@ enum ReadinessLog: String, Sendable, CaseIterable {
              log: .none, models: .notProbed, phase: .failed, reason: "CreateContainerConfigError"),
         Case(name: "CrashLoopBackOff", facts: waiting("CrashLoopBackOff"), log: .loading, models: .notProbed,
              phase: .failed, reason: "CrashLoopBackOff"),
+        Case(name: "CrashLoopBackOff the log explains", facts: waiting("CrashLoopBackOff"), log: .failedAfterLoad,
+             models: .notProbed, phase: .failed, reason: "ModelLoadFailed"),
+        Case(name: "terminated, the log explains", facts: terminated("Error", 1), log: .failedAfterLoad,
+             models: .notProbed, phase: .failed, reason: "ModelLoadFailed"),
         Case(name: "other waiting reason", facts: waiting("RunContainerError"), log: .none, models: .notProbed,
              phase: .starting, reason: "RunContainerError"),
         Case(name: "terminated with exit 1", facts: terminated("Error", 1), log: .loading, models: .notProbed,
@@ -166,6 +170,12 @@ enum ReadinessLog: String, Sendable, CaseIterable {
             facts: crashing, judgement: nil, models: .notProbed, expectedModel: model))
         #expect(crash.message.contains("4 restarts"))
         #expect(crash.message.contains("exit code 1"))
+        // With the crashed instance's log judged, its cause comes first and the kubelet's account after it.
+        let explained = PodReadinessPolicy.evaluate(PodReadinessInput(
+            facts: crashing, judgement: ReadinessLog.failedAfterLoad.judgement, models: .notProbed,
+            expectedModel: model))
+        #expect(explained.message.hasPrefix("the vllm log shows a fatal error: CUDA out of memory"))
+        #expect(explained.message.contains("keeps crashing after 4 restarts"))
         let backOff = PodReadinessPolicy.evaluate(PodReadinessInput(
             facts: waiting("ImagePullBackOff"), judgement: nil, models: .notProbed, expectedModel: model))
         #expect(backOff.message.contains("ImagePullBackOff"))

@@ -48,7 +48,17 @@ public enum PodReadinessPolicy {
 
     /// Evaluates the rules above.
     public static func evaluate(_ input: PodReadinessInput) -> PodReadiness {
-        if let decided = kubernetesState(input.facts) { return decided }
+        if let decided = kubernetesState(input.facts) {
+            // A crash the log explains: the runtime's cause first (CUDA OOM, a 401 from the model hub), the
+            // kubelet's account after it.
+            if decided.phase == .failed, let judgement = input.judgement, judgement.failed {
+                return PodReadiness(
+                    phase: .failed, reason: "ModelLoadFailed",
+                    message: "the \(judgement.runtime.rawValue) log shows a fatal error: "
+                        + (judgement.failureReason ?? "startup failed") + " (\(decided.message))")
+            }
+            return decided
+        }
         if let judgement = input.judgement, judgement.failed {
             return PodReadiness(
                 phase: .failed, reason: "ModelLoadFailed",
