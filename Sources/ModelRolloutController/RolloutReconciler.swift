@@ -186,7 +186,7 @@ final class RolloutReconciler: Reconciler, Sendable {
                 }
             }
         }
-        if !plan.observeOnly, plan.actions.contains(where: { if case .setWeights = $0 { true } else { false } }) {
+        if !plan.observeOnly {
             memory.recordWrites(plan.actions, onto: snapshot.route)
             await memories.set(key, memory)
         }

@@ -217,89 +217,84 @@ struct ChaosTests {
         #expect(violations.isEmpty, "\(violations)")
     }
 
+    /// One edit trial: a rollout under load reaches `weight` on r2, `edit` changes the world and returns what it
+    /// found wrong; the common invariants are added and the trial is reported.
+    static func editTrial(
+        _ scenario: String, atWeight weight: Int, countLoadingPods: Bool = true,
+        _ edit: (Harness) async throws -> [String]
+    ) async throws {
+        let harness = try await Harness()
+        let load = try await RolloutEndToEndTests.steadyFleet(harness)
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("r2 at \(weight) %", seconds: 60) { try await harness.routeWeights()["r2"] == weight }
+        var violations = try await edit(harness)
+        await load.stop()
+        violations += Self.baseViolations(harness, await load.summary()).filter {
+            countLoadingPods || !$0.contains("loading pods")
+        }
+        await Self.report.add(scenario, trials: 1, violations: violations)
+        await harness.shutdown()
+    }
+
+    static func promoted(_ harness: Harness, seconds: Double, else violation: String) async -> [String] {
+        do {
+            try await harness.waitUntil("promotion", seconds: seconds) {
+                try await harness.rollout().status?.phase == .promoted
+            }
+            return []
+        } catch {
+            return [violation]
+        }
+    }
+
     /// Route re-created, candidate Deployment deleted, steps changed and the ModelRollout deleted mid-rollout.
     @Test("edits and deletions mid-rollout")
     func editsMidRollout() async throws {
         // The route deleted and re-created as it was before the rollout: the step comes back, the rollout ends.
-        do {
-            let harness = try await Harness()
-            let load = try await RolloutEndToEndTests.steadyFleet(harness)
-            try await harness.patchRollout(spec: ["deployment": "r2"])
-            try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
+        try await Self.editTrial("route deleted and re-created", atWeight: 10, countLoadingPods: false) { harness in
             try await harness.kube.resources(HTTPRoute.self, namespace: Harness.namespace).delete("llm-chat")
             try await Task.sleep(for: .seconds(1))
             let missing = try await harness.rollout().status
             try await harness.createRoute(["r1": 100])
             var violations: [String] = []
             if missing?.condition("TrafficShifted")?.reason != "RouteNotFound" {
-                violations.append("TrafficShifted while the route was missing: \(missing?.condition("TrafficShifted")?.reason ?? "-")")
+                violations.append(
+                    "TrafficShifted while the route was missing: \(missing?.condition("TrafficShifted")?.reason ?? "-")")
             }
-            do {
-                try await harness.waitUntil("promotion", seconds: 90) { try await harness.rollout().status?.phase == .promoted }
-            } catch { violations.append("not promoted after the route came back") }
-            await load.stop()
-            let status = try await harness.rollout().status
-            if !(status?.decisions.contains { $0.rule == "route-edited" } ?? false) {
+            violations += await Self.promoted(harness, seconds: 90, else: "not promoted after the route came back")
+            if !(try await harness.rollout().status?.decisions.contains { $0.rule == "route-edited" } ?? false) {
                 violations.append("the re-created route was not named (route-edited)")
             }
-            violations += Self.baseViolations(harness, await load.summary()).filter { !$0.contains("loading pods") }
-            await Self.report.add("route deleted and re-created", trials: 1, violations: violations)
-            await harness.shutdown()
+            return violations
         }
         // The candidate Deployment deleted while it carries weight: traffic goes back to the stable revision.
-        do {
-            let harness = try await Harness()
-            let load = try await RolloutEndToEndTests.steadyFleet(harness)
-            try await harness.patchRollout(spec: ["deployment": "r2"])
-            try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
+        try await Self.editTrial("candidate Deployment deleted", atWeight: 10) { harness in
             try await harness.kube.resources(Deployment.self, namespace: Harness.namespace).delete("r2")
-            var violations: [String] = []
             do {
                 try await harness.waitUntil("traffic back on r1", seconds: 10) {
                     try await harness.routeWeights() == ["r1": 100]
                 }
-            } catch { violations.append("weight stayed on the deleted candidate") }
-            await load.stop()
-            violations += Self.baseViolations(harness, await load.summary())
-            await Self.report.add("candidate Deployment deleted", trials: 1, violations: violations)
-            await harness.shutdown()
+                return []
+            } catch {
+                return ["weight stayed on the deleted candidate"]
+            }
         }
         // spec.steps shrunk at step 2: re-mapped, promoted, no crash loop.
-        do {
-            let harness = try await Harness()
-            let load = try await RolloutEndToEndTests.steadyFleet(harness)
-            try await harness.patchRollout(spec: ["deployment": "r2"])
-            try await harness.waitUntil("step 2", seconds: 60) { try await harness.routeWeights()["r2"] == 50 }
+        try await Self.editTrial("spec.steps shrunk mid-rollout", atWeight: 50) { harness in
             try await harness.patchRollout(spec: ["steps": [["weight": 100]]])
-            var violations: [String] = []
-            do {
-                try await harness.waitUntil("promotion", seconds: 60) { try await harness.rollout().status?.phase == .promoted }
-            } catch { violations.append("not promoted after the steps shrank") }
-            await load.stop()
+            var violations = await Self.promoted(harness, seconds: 60, else: "not promoted after the steps shrank")
             if harness.controller?.isRunning != true { violations.append("the controller exited") }
-            violations += Self.baseViolations(harness, await load.summary())
-            await Self.report.add("spec.steps shrunk mid-rollout", trials: 1, violations: violations)
-            await harness.shutdown()
+            return violations
         }
         // The ModelRollout deleted mid-rollout: the controller keeps running and touches nothing more (documented).
-        do {
-            let harness = try await Harness()
-            let load = try await RolloutEndToEndTests.steadyFleet(harness)
-            try await harness.patchRollout(spec: ["deployment": "r2"])
-            try await harness.waitUntil("step 1", seconds: 60) { try await harness.routeWeights()["r2"] == 10 }
+        try await Self.editTrial("ModelRollout deleted mid-rollout", atWeight: 10) { harness in
             try await harness.kube.dynamic(.modelRollouts, namespace: Harness.namespace).delete("chat")
             try await Task.sleep(for: .seconds(3))
-            var violations: [String] = []
-            if harness.controller?.isRunning != true { violations.append("the controller exited") }
-            await load.stop()
-            violations += Self.baseViolations(harness, await load.summary())
-            await Self.report.add("ModelRollout deleted mid-rollout", trials: 1, violations: violations)
-            await harness.shutdown()
+            return harness.controller?.isRunning == true ? [] : ["the controller exited"]
         }
-        #expect(await Self.report.violations(prefix: "route deleted").isEmpty)
-        #expect(await Self.report.violations(prefix: "candidate Deployment").isEmpty)
-        #expect(await Self.report.violations(prefix: "spec.steps").isEmpty)
-        #expect(await Self.report.violations(prefix: "ModelRollout deleted").isEmpty)
+        for prefix in ["route deleted", "candidate Deployment", "spec.steps", "ModelRollout deleted"] {
+            #expect(await Self.report.violations(prefix: prefix).isEmpty, "\(prefix)")
+        }
     }
 
     /// Specs that pass the schema but not the controller, and ones the schema refuses: nothing is patched.
