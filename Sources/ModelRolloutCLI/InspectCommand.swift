@@ -51,10 +51,14 @@ struct InspectLogCommand: AsyncParsableCommand {
         discussion: """
             Understands vLLM from 0.4 to the newest (V0 and V1 engines, tensor-parallel ranks, process tags, \
             ANSI colours, CRLF continuations, kubectl --timestamps, CI and journald prefixes), plus SGLang and \
-            TGI basics. A load line followed by a fatal error (EngineCore failed to start, a traceback, CUDA \
-            OOM, a 401 from the model hub, Application startup failed) is a failure; a route listing alone \
-            does not prove readiness. With --json the fields are runtime, phase, modelLoaded, loadSeconds, \
-            serverReady, failed, failureReason and evidence.
+            TGI basics. Excerpts that start after the banner (kubectl logs --tail/--since, rotation) are \
+            recognised by vLLM's process tags and engine lines; vLLM 0.2/0.3, which print no load line, are \
+            ready once the ASGI server's startup line follows the engine banner. A fatal error (EngineCore failed \
+            to start, a traceback, CUDA OOM, a 401 from the model hub, Application startup failed, an engine \
+            or worker process that died while serving) is a failure, reported with the line that proves it; \
+            a route listing alone does not prove readiness; a server that shut down is Stopped. \
+            With --json the fields are runtime, phase, modelLoaded, loadSeconds, serverReady, failed, \
+            failureReason, failureLine and evidence.
             """
     )
 
@@ -68,6 +72,7 @@ struct InspectLogCommand: AsyncParsableCommand {
                 "modelLoaded": .bool(judgement.modelLoaded), "loadSeconds": JSONValue(judgement.loadSeconds),
                 "serverReady": .bool(judgement.serverReady), "failed": .bool(judgement.failed),
                 "failureReason": JSONValue(judgement.failureReason),
+                "failureLine": JSONValue(judgement.failureLine),
                 "evidence": .array(judgement.evidence.map { .string($0) }),
             ]
             Console.line(object.serialized(pretty: true))
@@ -77,7 +82,10 @@ struct InspectLogCommand: AsyncParsableCommand {
             Console.line("model loaded:  \(judgement.modelLoaded ? "yes" : "no")"
                 + (judgement.loadSeconds.map { String(format: " (the runtime states %.1f s)", $0) } ?? ""))
             Console.line("server ready:  \(judgement.serverReady ? "yes" : "no")")
-            if judgement.failed { Console.line("failed:        \(judgement.failureReason ?? "yes")") }
+            if judgement.failed {
+                Console.line("failed:        \(judgement.failureReason ?? "yes")")
+                if let line = judgement.failureLine { Console.line("failure line:  \(line)") }
+            }
             if !judgement.evidence.isEmpty {
                 Console.line("evidence:")
                 for line in judgement.evidence { Console.line("  \(line)") }

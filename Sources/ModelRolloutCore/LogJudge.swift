@@ -14,6 +14,8 @@ public struct LogJudgement: Sendable, Equatable, Codable {
         case modelLoaded = "ModelLoaded"
         case serving = "Serving"
         case failed = "Failed"
+        /// The HTTP server shut down after serving, without a fatal error (a graceful stop).
+        case stopped = "Stopped"
         case unknown = "Unknown"
     }
 
@@ -31,13 +33,16 @@ public struct LogJudgement: Sendable, Equatable, Codable {
     public var failed: Bool
     /// A short human text for the first (most specific) fatal error.
     public var failureReason: String?
+    /// The normalised log line that proves ``failureReason`` (at most ``LogJudge/maxEvidenceLineLength``
+    /// characters).
+    public var failureLine: String?
     /// The few normalised lines that decided (at most ``LogJudge/maxEvidence``), in log order.
     public var evidence: [String]
 
     /// Creates a judgement (mostly for tests and decoding; ``LogJudge/judge(_:)`` builds them).
     public init(
         runtime: Runtime, phase: Phase, modelLoaded: Bool, loadSeconds: Double?, serverReady: Bool,
-        failed: Bool, failureReason: String?, evidence: [String]
+        failed: Bool, failureReason: String?, failureLine: String? = nil, evidence: [String]
     ) {
         self.runtime = runtime
         self.phase = phase
@@ -46,6 +51,7 @@ public struct LogJudgement: Sendable, Equatable, Codable {
         self.serverReady = serverReady
         self.failed = failed
         self.failureReason = failureReason
+        self.failureLine = failureLine
         self.evidence = evidence
     }
 }
@@ -56,6 +62,8 @@ public enum LogJudge {
     public static let maxLineBytes = 64 * 1024
     /// Upper bound of ``LogJudgement/evidence``.
     public static let maxEvidence = 10
+    /// Longest evidence line kept (characters); longer ones are cut and end with `…`.
+    public static let maxEvidenceLineLength = 300
 
     /// Judges a whole log (the last line need not end with a newline).
     public static func judge(_ log: String) -> LogJudgement {
@@ -99,7 +107,8 @@ public struct LogJudgeState: Sendable {
 /// The line-by-line state machine behind ``LogJudgeState``.
 struct JudgeCore: Sendable {
     enum EvidenceKind: Int, Sendable, CaseIterable {
-        case banner, fork, loadStart, loadLine, loadWeights, ready, failure, failureDetail, otherRuntime
+        case banner, processTag, fork, loadStart, loadLine, loadWeights, engineInit, ready, stopped, failure,
+            failureDetail, otherRuntime
     }
 
     private var lineNumber = 0
@@ -111,6 +120,9 @@ struct JudgeCore: Sendable {
     private var vllmLoadStarted = false
     private var vllmLoaded = false
     private var vllmReady = false
+    /// A vLLM process tag (`(APIServer pid=N)`, `(EngineCore_DP0 pid=N)`, …) or engine line was seen: the log is
+    /// vLLM's even when the excerpt starts after the banner.
+    private var vllmProcessSeen = false
     private var modelLoadingSeconds: Double?
     private var loadingWeightsSeconds: Double?
     private var forkSeen = false
@@ -126,25 +138,49 @@ struct JudgeCore: Sendable {
     private var tgiLoaded = false
     private var tgiReady = false
     private var tgiSeconds: Double?
+    // The HTTP server shut down after it was ready (uvicorn `Shutting down` / `Finished server process`).
+    private var serverStopped = false
     // Failures
     private var failed = false
     private var failureReason: String?
-    private var failureSpecific = false
+    private var failureLine: String?
+    private var failureRank = FailureRank.generic
 
     mutating func consume(_ bytes: [UInt8]) {
         lineNumber += 1
         let raw = String(decoding: bytes, as: UTF8.self)
-        let line = LogLineNormalizer.normalize(raw)
+        let (line, tags) = LogLineNormalizer.split(raw)
         guard !line.isEmpty else { return }
+        if !vllmProcessSeen, tags.contains(where: Self.isVLLMProcess) {
+            vllmProcessSeen = true
+            vllmSeen = true
+            note(.processTag, line)
+        }
         let msg = LogLineNormalizer.message(line)
         classify(line: line, msg: msg)
     }
 
+    /// vLLM's process names in tags: `APIServer`, `ApiServer_1`, `EngineCore`, `EngineCore_0`, `EngineCore_DP0`,
+    /// `VllmWorker`, `VllmWorkerProcess`, `Worker`, `Worker_TP0`, `Worker_PP1_TP0`, `RayWorkerWrapper`,
+    /// `RayWorkerProc`.
+    static func isVLLMProcess(_ name: String) -> Bool {
+        if name == "Worker" { return true }
+        let prefixes = [
+            "APIServer", "ApiServer", "EngineCore", "VllmWorker", "Worker_TP", "Worker_PP", "Worker_DP",
+            "Worker_EP", "RayWorkerWrapper", "RayWorkerProc",
+        ]
+        return prefixes.contains { name.hasPrefix($0) }
+    }
+
     private mutating func note(_ kind: EvidenceKind, _ line: String, replace: Bool = false) {
         if evidence[kind] == nil || replace {
-            let capped = line.count > 300 ? String(line.prefix(300)) + "…" : line
-            evidence[kind] = (lineNumber, capped)
+            evidence[kind] = (lineNumber, Self.capped(line))
         }
+    }
+
+    static func capped(_ line: String) -> String {
+        let limit = LogJudge.maxEvidenceLineLength
+        return line.count > limit ? String(line.prefix(limit)) + "…" : line
     }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
@@ -198,10 +234,33 @@ struct JudgeCore: Sendable {
                 note(.loadWeights, line)
             }
         }
+        // Engine set-up after the weights (profiling, KV cache, warm-up, CUDA graphs): the model is in memory.
+        if msg.contains("init engine (profile, create kv cache, warmup model) took") || msg.contains("# GPU blocks:")
+            || msg.contains("GPU KV cache size:") || msg.contains("Maximum concurrency for")
+            || msg.contains("Graph capturing finished")
+        {
+            vllmSeen = true
+            vllmProcessSeen = true
+            vllmLoaded = true
+            note(.engineInit, line)
+        }
+        // vLLM starts its HTTP server only once the engine is built, so the ASGI server's own lines prove it
+        // serves: after a load line, or after vLLM's banner or process tags when no load is pending (vLLM 0.2/0.3
+        // prints no load line; excerpts may start after the banner).
         if msg.contains("Application startup complete") || msg.contains("Uvicorn running on") {
-            if vllmLoaded && !vllmReady {
+            let engineKnown = vllmStarted || vllmProcessSeen
+            if !vllmReady || serverStopped, vllmLoaded || (engineKnown && !vllmLoadStarted) {
                 vllmReady = true
+                vllmLoaded = true
+                serverStopped = false
                 note(.ready, line)
+            }
+        }
+        let asgi = Self.asgiMessage(msg)
+        if asgi == "Shutting down" || asgi.hasPrefix("Finished server process") {
+            if (vllmReady || sglangReady) && !serverStopped {
+                serverStopped = true
+                note(.stopped, line)
             }
         }
         // SGLang.
@@ -252,36 +311,72 @@ struct JudgeCore: Sendable {
         checkFailure(line: line, msg: msg)
     }
 
-    private static let failureMarkers: [(marker: String, reason: String, specific: Bool)] = [
-        ("torch.OutOfMemoryError", "CUDA out of memory", true),
-        ("CUDA out of memory", "CUDA out of memory", true),
-        ("CUDA error: no kernel image", "CUDA kernel image not available for this GPU", true),
-        ("401 Client Error: Unauthorized for url", "model hub access denied (HTTP 401)", true),
-        ("is not a local folder and is not a valid model identifier", "model not found (invalid model identifier)",
-            true),
-        ("ShardCannotStart", "TGI shard failed to start", false),
-        ("EngineCore failed to start", "engine core failed to start", false),
-        ("WorkerProc failed to start", "worker process failed to start", false),
-        ("Engine core initialization failed", "engine core initialization failed", false),
-        ("Application startup failed", "HTTP server startup failed", false),
-        ("Traceback (most recent call last):", "Python traceback", false),
-        ("Killing local vLLM worker processes", "vLLM worker processes killed", false),
+    /// How much a failure marker explains: a later marker replaces the reason only when it ranks higher.
+    enum FailureRank: Int, Sendable, Comparable {
+        /// Something failed (a traceback).
+        case generic
+        /// A component failed or died (engine core, worker, HTTP server).
+        case component
+        /// The root cause (CUDA out of memory, hub access denied, …).
+        case cause
+
+        static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// Fatal markers: every string of `all` must occur in the message; the first matching entry decides.
+    private static let failureMarkers: [(all: [String], reason: String, rank: FailureRank)] = [
+        (["torch.OutOfMemoryError"], "CUDA out of memory", .cause),
+        (["CUDA out of memory"], "CUDA out of memory", .cause),
+        (["CUDA error: no kernel image"], "CUDA kernel image not available for this GPU", .cause),
+        (["401 Client Error: Unauthorized for url"], "model hub access denied (HTTP 401)", .cause),
+        (["is not a local folder and is not a valid model identifier"], "model not found (invalid model identifier)",
+            .cause),
+        (["ShardCannotStart"], "TGI shard failed to start", .component),
+        (["EngineCore failed to start"], "engine core failed to start", .component),
+        (["WorkerProc failed to start"], "worker process failed to start", .component),
+        (["Engine core initialization failed"], "engine core initialization failed", .component),
+        // The engine dies after the server started: V0 multiprocess engine (0.6.x), V0 async engine, V1.
+        (["Engine process", "died"], "engine process died", .component),
+        (["is already dead, terminating server process"], "engine died; the API server is terminating", .component),
+        (["has failed, terminating server process"], "engine failed; the API server is terminating", .component),
+        (["AsyncEngineDeadError"], "engine background loop died", .component),
+        (["EngineDeadError"], "engine core died", .component),
+        (["EngineCore encountered"], "engine core died", .component),
+        (["Engine core proc", "died unexpectedly"], "engine core process died", .component),
+        (["Worker proc", "died unexpectedly"], "worker process died", .component),
+        (["WorkerProc hit an exception"], "worker process failed", .component),
+        (["Application startup failed"], "HTTP server startup failed", .component),
+        (["Killing local vLLM worker processes"], "vLLM worker processes killed", .component),
+        (["Traceback (most recent call last):"], "Python traceback", .generic),
     ]
 
     private mutating func checkFailure(line: String, msg: String) {
-        for entry in Self.failureMarkers where msg.contains(entry.marker) {
+        for entry in Self.failureMarkers where entry.all.allSatisfy({ msg.contains($0) }) {
             if !failed {
                 failed = true
                 failureReason = entry.reason
-                failureSpecific = entry.specific
+                failureLine = Self.capped(line)
+                failureRank = entry.rank
                 note(.failure, line)
-            } else if entry.specific && !failureSpecific {
+            } else if entry.rank > failureRank {
                 failureReason = entry.reason
-                failureSpecific = true
-                note(.failureDetail, line)
+                failureLine = Self.capped(line)
+                failureRank = entry.rank
+                note(.failureDetail, line, replace: true)
             }
             return
         }
+    }
+
+    /// The message of an ASGI server line (`INFO:     Shutting down` → `Shutting down`, also after SGLang's
+    /// `[date time] ` prefix); other messages unchanged.
+    static func asgiMessage(_ msg: String) -> Substring {
+        guard let r = msg.range(of: "INFO:") else { return msg[...] }
+        let before = msg[..<r.lowerBound]
+        guard before.isEmpty || before.hasSuffix("] ") else { return msg[...] }
+        let rest = msg[r.upperBound...]
+        guard rest.first == " " else { return msg[...] }
+        return rest.drop { $0 == " " }
     }
 
     var runtime: LogJudgement.Runtime {
@@ -314,10 +409,13 @@ struct JudgeCore: Sendable {
             (started, loadStarted, loaded) = (vllmStarted, vllmLoadStarted, vllmLoaded || sglangLoaded)
             seconds = modelLoadingSeconds ?? loadingWeightsSeconds
         }
-        ready = ready && !failed
+        let stopped = ready && serverStopped && !failed
+        ready = ready && !failed && !serverStopped
         let phase: LogJudgement.Phase
         if failed {
             phase = .failed
+        } else if stopped {
+            phase = .stopped
         } else if ready {
             phase = .serving
         } else if loaded {
@@ -329,10 +427,12 @@ struct JudgeCore: Sendable {
         } else {
             phase = .unknown
         }
-        let lines = evidence.values.sorted { $0.line < $1.line }.prefix(LogJudge.maxEvidence).map(\.text)
+        var seen = Set<Int>()
+        let lines = evidence.values.sorted { $0.line < $1.line }.filter { seen.insert($0.line).inserted }
+            .prefix(LogJudge.maxEvidence).map(\.text)
         return LogJudgement(
             runtime: runtime, phase: phase, modelLoaded: loaded, loadSeconds: seconds, serverReady: ready,
-            failed: failed, failureReason: failureReason, evidence: Array(lines)
+            failed: failed, failureReason: failureReason, failureLine: failureLine, evidence: Array(lines)
         )
     }
 

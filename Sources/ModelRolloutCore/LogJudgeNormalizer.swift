@@ -5,9 +5,14 @@
 /// (nested ones too), and finally the vLLM level/time/location prefix to get the bare message.
 enum LogLineNormalizer {
     /// The line without colour codes, collector prefixes and process tags (kept as evidence).
-    static func normalize(_ raw: String) -> String {
+    static func normalize(_ raw: String) -> String { split(raw).line }
+
+    /// The normalised line and the names of the process tags stripped from its front, outermost first
+    /// (`(EngineCore_DP0 pid=7)` → `EngineCore_DP0`).
+    static func split(_ raw: String) -> (line: String, tags: [String]) {
         var scalars = stripANSI(Array(raw.unicodeScalars))
         var start = skipSpaces(scalars, 0)
+        var tags: [String] = []
         var changed = true
         var rounds = 0
         while changed && rounds < 16 {
@@ -15,6 +20,10 @@ enum LogLineNormalizer {
             rounds += 1
             for strip in [skipRFC3339, skipBracketedRFC3339, skipJournald, skipProcessTag] {
                 if let next = strip(scalars, start) {
+                    if scalars[start] == "(" {
+                        let name = scalars[(start + 1)..<next].prefix { $0 != " " && $0 != ")" && $0 != "," }
+                        tags.append(String(String.UnicodeScalarView(name)))
+                    }
                     start = skipSpaces(scalars, next)
                     changed = true
                 }
@@ -24,7 +33,7 @@ enum LogLineNormalizer {
         while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
         var out = String.UnicodeScalarView()
         out.append(contentsOf: scalars)
-        return String(out)
+        return (String(out), tags)
     }
 
     /// The message text of a normalised line: the vLLM `LEVEL MM-DD HH:MM:SS [file:line] ` prefix removed.

@@ -229,6 +229,158 @@ private let modelNamedLikeFork = """
     (APIServer pid=1) INFO:     Application startup complete.
     """
 
+
+// MARK: - Class 1: readiness proven only by the ASGI server's lines (vLLM 0.2/0.3 print no load line)
+
+/// vLLM 0.2.7 OpenAI server: engine banner, the V0 KV-cache line, uvicorn's four lines.
+private let vllm027 = """
+    INFO 01-10 09:00:00 api_server.py:727] args: Namespace(host=None, port=8000, model='mistralai/Mistral-7B-v0.1')
+    INFO 01-10 09:00:01 llm_engine.py:73] Initializing an LLM engine with config: model='mistralai/Mistral-7B-v0.1', \
+    tokenizer='mistralai/Mistral-7B-v0.1', dtype=torch.bfloat16, max_seq_len=32768, tensor_parallel_size=1, seed=0)
+    INFO 01-10 09:03:10 llm_engine.py:223] # GPU blocks: 2048, # CPU blocks: 2048
+    INFO:     Started server process [1]
+    INFO:     Waiting for application startup.
+    INFO:     Application startup complete.
+    INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)
+    """
+
+/// vLLM 0.3.0 with the engine's lines filtered out of the excerpt: the banner and uvicorn only.
+private let vllm030BannerUvicorn = """
+    INFO 02-01 10:00:00 llm_engine.py:79] Initializing an LLM engine with config: model='facebook/opt-125m'
+    INFO:     Started server process [7]
+    INFO:     Waiting for application startup.
+    INFO:     Application startup complete.
+    """
+
+/// vLLM 0.2.x demo server (`vllm.entrypoints.api_server`): no startup-complete line, only `Uvicorn running on`.
+private let vllm02DemoServer = """
+    INFO 11-20 08:00:00 llm_engine.py:72] Initializing an LLM engine with config: model='lmsys/vicuna-7b-v1.5'
+    INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)
+    """
+
+/// Neighbour: uvicorn's lines with no sign of vLLM could be any ASGI server.
+private let uvicornOnly = """
+    INFO:     Started server process [1]
+    INFO:     Waiting for application startup.
+    INFO:     Application startup complete.
+    """
+
+/// Neighbour: a 0.8 log whose load started and never finished does not become ready from uvicorn's lines.
+private let loadPendingUvicorn = """
+    INFO 03-20 08:00:01 [api_server.py:981] vLLM API server version 0.8.2
+    INFO 03-20 08:00:10 [gpu_model_runner.py:1174] Starting to load model m...
+    INFO:     Application startup complete.
+    """
+
+/// Neighbour: the server process started but startup has not completed.
+private let uvicornStarting = """
+    INFO 01-10 09:00:01 llm_engine.py:73] Initializing an LLM engine with config: model='m'
+    INFO:     Started server process [1]
+    INFO:     Waiting for application startup.
+    """
+
+// MARK: - Class 2: V1 excerpts that start after the banner (`kubectl logs --since`, `--tail`, rotation)
+
+/// vLLM 0.10.1 `--tail 2`: the engine-init line under `EngineCore_0`, then the API server's startup line.
+private let v1TailServing = """
+    (EngineCore_0 pid=300) INFO 08-20 10:00:00 [core.py:215] init engine (profile, create kv cache, warmup model) \
+    took 1.06 seconds
+    (APIServer pid=1) INFO:     Application startup complete.
+    """
+
+/// vLLM 0.11 `--since`: KV-cache lines under `EngineCore_DP0`, the server not up yet.
+private let v1KVCacheExcerpt = """
+    (EngineCore_DP0 pid=200) INFO 10-01 12:00:50 [kv_cache_utils.py:1087] GPU KV cache size: 120,416 tokens
+    (EngineCore_DP0 pid=200) INFO 10-01 12:00:50 [kv_cache_utils.py:1091] Maximum concurrency for 8,192 tokens \
+    per request: 14.70x
+    """
+
+/// vLLM 0.10 tensor parallel, rotated mid-load: only `Worker_TP0`/`Worker_TP1` lines.
+private let v1WorkerLoading = """
+    (Worker_TP0 pid=400) INFO 09-01 09:00:00 [gpu_model_runner.py:1953] Starting to load model meta/llama-70b...
+    (Worker_TP1 pid=401) INFO 09-01 09:00:00 [gpu_model_runner.py:1953] Starting to load model meta/llama-70b...
+    """
+
+/// vLLM 0.24-style engine-init line (unit `s`, a suffix) under a bare `EngineCore` tag.
+private let v1EngineInitNewUnit = """
+    (EngineCore pid=5) INFO 06-01 07:00:00 [core.py:250] init engine (profile, create kv cache, warmup model) \
+    took 113.22 s (compilation: 30.34 s)
+    """
+
+/// vLLM 0.11 `--tail 3` of a serving pod: only the API server's uvicorn lines.
+private let v1ApiServerTail = """
+    (APIServer pid=1) INFO:     Started server process [1]
+    (APIServer pid=1) INFO:     Waiting for application startup.
+    (APIServer pid=1) INFO:     Application startup complete.
+    """
+
+// MARK: - Class 3: the engine dies after the server started
+
+/// vLLM 0.6.3 multiprocess engine (`MQLLMEngine`): the engine process dies while serving; the server shuts down.
+private let v0EngineProcessDied = vllm06 + """
+
+    ERROR 10-15 12:30:00 client.py:250] RuntimeError('Engine process (pid 57) died.')
+    ERROR 10-15 12:30:00 client.py:250] NoneType: None
+    CRITICAL 10-15 12:30:01 launcher.py:99] MQLLMEngine is already dead, terminating server process
+    INFO:     10.0.0.5:51234 - "POST /v1/chat/completions HTTP/1.1" 500 Internal Server Error
+    INFO:     Shutting down
+    INFO:     Waiting for application shutdown.
+    INFO:     Application shutdown complete.
+    INFO:     Finished server process [7]
+    """
+
+/// vLLM 0.5.x `AsyncLLMEngine`: the background loop errors while serving.
+private let v0AsyncEngineDead = vllm04 + """
+
+    ERROR 06-01 10:00:00 async_llm_engine.py:52] Engine background task failed
+    ERROR 06-01 10:00:00 async_llm_engine.py:52] Traceback (most recent call last):
+    vllm.engine.async_llm_engine.AsyncEngineDeadError: Background loop has errored already.
+    CRITICAL 06-01 10:00:01 launcher.py:82] AsyncLLMEngine is already dead, terminating server process
+    INFO:     Shutting down
+    """
+
+/// vLLM 0.11 V1: the engine core hits a fatal error while serving.
+private let v1EngineCoreDead = vllm011 + """
+
+    (EngineCore_DP0 pid=200) ERROR 10-01 13:00:00 [core.py:710] EngineCore encountered a fatal error.
+    (EngineCore_DP0 pid=200) ERROR 10-01 13:00:00 [core.py:710] Traceback (most recent call last):
+    (APIServer pid=1) ERROR 10-01 13:00:00 [async_llm.py:480] AsyncLLM output_handler failed.
+    (APIServer pid=1) vllm.v1.engine.exceptions.EngineDeadError: EngineCore encountered an issue. See stack trace \
+    (above) for the root cause.
+    """
+
+/// vLLM 0.10 V1: a tensor-parallel worker dies; the executor shuts down.
+private let v1WorkerDied = vllm011 + """
+
+    (EngineCore_DP0 pid=200) ERROR 10-01 13:00:00 [multiproc_executor.py:149] Worker proc VllmWorker-1 died \
+    unexpectedly, shutting down executor.
+    """
+
+/// vLLM 0.9 V1: the API server sees the engine core process die.
+private let v1EngineProcDied = vllm011 + """
+
+    (APIServer pid=1) ERROR 10-01 13:00:00 [core_client.py:564] Engine core proc EngineCore_DP0 died unexpectedly, \
+    shutting down client.
+    """
+
+/// The root cause outranks the component that died: CUDA OOM while serving, then the engine is dead.
+private let v1OOMThenDead = vllm011 + """
+
+    (EngineCore_DP0 pid=200) ERROR 10-01 13:00:00 [core.py:710] EngineCore encountered a fatal error.
+    (EngineCore_DP0 pid=200) ERROR 10-01 13:00:00 [core.py:710] torch.OutOfMemoryError: CUDA out of memory. \
+    Tried to allocate 8.00 GiB.
+    (APIServer pid=1) vllm.v1.engine.exceptions.EngineDeadError: EngineCore encountered an issue.
+    """
+
+/// Neighbour: a graceful stop (SIGTERM) after serving is not a failure, but no longer serving.
+private let v1GracefulStop = vllm011 + """
+
+    (APIServer pid=1) INFO:     Shutting down
+    (APIServer pid=1) INFO:     Waiting for application shutdown.
+    (APIServer pid=1) INFO:     Application shutdown complete.
+    (APIServer pid=1) INFO:     Finished server process [1]
+    """
+
 let logCases: [LogCase] = [
     LogCase(name: "empty", log: "", runtime: .unknown, phase: .unknown, loaded: false, seconds: nil,
         ready: false, reason: nil),
@@ -288,6 +440,45 @@ let logCases: [LogCase] = [
         loaded: true, seconds: 40, ready: false, reason: nil),
     LogCase(name: "model name containing a fork's name is still vLLM", log: modelNamedLikeFork, runtime: .vllm,
         phase: .serving, loaded: true, seconds: 19.3, ready: true, reason: nil),
+    // Class 1.
+    LogCase(name: "vLLM 0.2.7 KV-cache line then uvicorn", log: vllm027, runtime: .vllm, phase: .serving,
+        loaded: true, seconds: nil, ready: true, reason: nil),
+    LogCase(name: "vLLM 0.3.0 banner and uvicorn only", log: vllm030BannerUvicorn, runtime: .vllm, phase: .serving,
+        loaded: true, seconds: nil, ready: true, reason: nil),
+    LogCase(name: "vLLM 0.2 demo server 'Uvicorn running on'", log: vllm02DemoServer, runtime: .vllm,
+        phase: .serving, loaded: true, seconds: nil, ready: true, reason: nil),
+    LogCase(name: "uvicorn lines alone are no runtime", log: uvicornOnly, runtime: .unknown, phase: .unknown,
+        loaded: false, seconds: nil, ready: false, reason: nil),
+    LogCase(name: "uvicorn while a load is pending", log: loadPendingUvicorn, runtime: .vllm, phase: .loadingModel,
+        loaded: false, seconds: nil, ready: false, reason: nil),
+    LogCase(name: "uvicorn waiting for startup", log: uvicornStarting, runtime: .vllm, phase: .starting,
+        loaded: false, seconds: nil, ready: false, reason: nil),
+    // Class 2.
+    LogCase(name: "V1 tail: EngineCore_0 init engine, APIServer startup", log: v1TailServing, runtime: .vllm,
+        phase: .serving, loaded: true, seconds: nil, ready: true, reason: nil),
+    LogCase(name: "V1 excerpt: EngineCore_DP0 KV cache", log: v1KVCacheExcerpt, runtime: .vllm,
+        phase: .modelLoaded, loaded: true, seconds: nil, ready: false, reason: nil),
+    LogCase(name: "V1 excerpt: Worker_TP0/TP1 loading", log: v1WorkerLoading, runtime: .vllm, phase: .loadingModel,
+        loaded: false, seconds: nil, ready: false, reason: nil),
+    LogCase(name: "V1 excerpt: init engine in s with suffix", log: v1EngineInitNewUnit, runtime: .vllm,
+        phase: .modelLoaded, loaded: true, seconds: nil, ready: false, reason: nil),
+    LogCase(name: "V1 tail: APIServer uvicorn lines only", log: v1ApiServerTail, runtime: .vllm, phase: .serving,
+        loaded: true, seconds: nil, ready: true, reason: nil),
+    // Class 3.
+    LogCase(name: "V0 MQLLMEngine process died", log: v0EngineProcessDied, runtime: .vllm, phase: .failed,
+        loaded: true, seconds: nil, ready: false, reason: "engine process died"),
+    LogCase(name: "V0 AsyncEngineDeadError", log: v0AsyncEngineDead, runtime: .vllm, phase: .failed, loaded: true,
+        seconds: nil, ready: false, reason: "engine background loop died"),
+    LogCase(name: "V1 EngineCore fatal error, EngineDeadError", log: v1EngineCoreDead, runtime: .vllm,
+        phase: .failed, loaded: true, seconds: 19.31, ready: false, reason: "engine core died"),
+    LogCase(name: "V1 worker proc died", log: v1WorkerDied, runtime: .vllm, phase: .failed, loaded: true,
+        seconds: 19.31, ready: false, reason: "worker process died"),
+    LogCase(name: "V1 engine core proc died", log: v1EngineProcDied, runtime: .vllm, phase: .failed, loaded: true,
+        seconds: 19.31, ready: false, reason: "engine core process died"),
+    LogCase(name: "OOM outranks the dead engine", log: v1OOMThenDead, runtime: .vllm, phase: .failed, loaded: true,
+        seconds: 19.31, ready: false, reason: "CUDA out of memory"),
+    LogCase(name: "graceful stop after serving", log: v1GracefulStop, runtime: .vllm, phase: .stopped,
+        loaded: true, seconds: 19.31, ready: false, reason: nil),
 ]
 
 @Suite struct LogJudgeTests {
@@ -325,6 +516,21 @@ let logCases: [LogCase] = [
             }
             #expect(state.judgement == whole, "chunk size \(size)")
         }
+    }
+
+    @Test func failureLineProvesTheReason() {
+        let oom = LogJudge.judge(v1OOMThenDead)
+        #expect(oom.failureLine?.hasSuffix("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 8.00 GiB.")
+            == true)
+        #expect(oom.failureLine?.contains("pid=") == false)
+        let died = LogJudge.judge(v0EngineProcessDied)
+        #expect(died.failureLine == "ERROR 10-15 12:30:00 client.py:250] RuntimeError('Engine process (pid 57) died.')")
+        let long = "(APIServer pid=1) INFO 10-01 12:00:00 [api_server.py:1] vLLM API server version 0.11.0\n"
+            + "ERROR 10-01 12:00:01 [core.py:1] torch.OutOfMemoryError: CUDA out of memory. "
+            + String(repeating: "x", count: 2000)
+        let capped = LogJudge.judge(long)
+        #expect((capped.failureLine?.count ?? 0) == LogJudge.maxEvidenceLineLength + 1)
+        #expect(LogJudge.judge(vllm011).failureLine == nil)
     }
 
     @Test func crlfSplitAcrossChunks() {

@@ -176,6 +176,7 @@ public enum PodReadinessPolicy {
                 phase: .modelReady, reason: "ModelListedLogUnavailable",
                 message: "/v1/models lists \(model); the log is unavailable, so only the probe decided")
         }
+        if judgement.phase == .stopped { return runningProgress(input) }
         if judgement.modelLoaded {
             let took = judgement.loadSeconds.map { " in \(AnalysisFormat.seconds($0))" } ?? ""
             return PodReadiness(
@@ -217,6 +218,10 @@ public enum PodReadinessPolicy {
         case .loadingModel:
             return PodReadiness(
                 phase: .loadingModel, reason: "ModelLoading", message: "the log shows the model loading")
+        case .stopped:
+            return PodReadiness(
+                phase: .starting, reason: "ServerStopped",
+                message: "the \(judgement.runtime.rawValue) HTTP server shut down after serving")
         case .modelLoaded, .serving, .failed:
             let reason: String
             switch input.models {
