@@ -549,6 +549,8 @@ let logCases: [LogCase] = [
         #expect(j.evidence.contains("ERROR 10-01 12:01:40 [core.py:700] EngineCore failed to start."))
         #expect(j.evidence.contains { $0.contains("Model loading took 15.2683 GiB and 19.310000 seconds") })
         #expect(!j.evidence.contains { $0.contains("pid=") })
+        // A line that is evidence for two reasons (a process tag and the engine-init message) appears once.
+        #expect(LogJudge.judge(v1TailServing).evidence.count == 2)
         let ansi = LogJudge.judge(ansiCRLF)
         #expect(ansi.evidence.contains("INFO:     Application startup complete."))
         #expect(!ansi.evidence.contains { $0.contains("\u{1B}") || $0.contains("[0;0m") })
