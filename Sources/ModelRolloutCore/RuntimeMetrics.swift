@@ -78,105 +78,45 @@ public struct RuntimeMetricsSummary: Codable, Sendable, Equatable {
 }
 
 /// Reads the runtime signals (queue, running, KV cache, latency histograms) from a Prometheus scrape of
-/// vLLM (V0 and V1 names, `engine` label), SGLang or TGI.
+/// vLLM (V0 and V1 names, `engine` label), SGLang or TGI, through their ``RuntimeDialect``.
 public enum RuntimeMetrics {
-    /// The metric names of one runtime; within each list, earlier names are preferred.
-    struct Names {
-        var runtime: String
-        var prefix: String
-        var modelLabels: [String]
-        var waiting: [String]
-        var running: [String]
-        var kvCacheUsage: [String]
-        var ttft: [String]
-        var queueTime: [String]
-        var interTokenLatency: [String]
-    }
-
-    static let vllm = Names(
-        runtime: "vllm", prefix: "vllm:", modelLabels: ["model_name"],
-        waiting: ["vllm:num_requests_waiting"], running: ["vllm:num_requests_running"],
-        kvCacheUsage: ["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"],
-        ttft: ["vllm:time_to_first_token_seconds"], queueTime: ["vllm:request_queue_time_seconds"],
-        interTokenLatency: ["vllm:inter_token_latency_seconds", "vllm:time_per_output_token_seconds"])
-
-    static let sglang = Names(
-        runtime: "sglang", prefix: "sglang:", modelLabels: ["model_name", "name"],
-        waiting: ["sglang:num_queue_reqs"], running: ["sglang:num_running_reqs"],
-        kvCacheUsage: ["sglang:token_usage"],
-        ttft: ["sglang:time_to_first_token_seconds"], queueTime: ["sglang:queue_time_seconds"],
-        interTokenLatency: ["sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds"])
-
-    static let tgi = Names(
-        runtime: "tgi", prefix: "tgi_", modelLabels: [],
-        waiting: ["tgi_queue_size"], running: ["tgi_batch_current_size"], kvCacheUsage: [],
-        ttft: [], queueTime: ["tgi_request_queue_duration"],
-        interTokenLatency: ["tgi_request_mean_time_per_token_duration"])
-
     /// The model name used when the runtime has no model label (TGI).
-    public static let defaultModelName = "default"
+    public static let defaultModelName = RuntimeDialect.defaultModelName
 
     /// Detects the runtime from sample and family names and summarises it per model.
     public static func summarise(_ scrape: PrometheusScrape) -> RuntimeMetricsSummary {
-        let names = scrape.samples.map(\.name) + scrape.familyNames.sorted()
-        guard let table = [vllm, sglang, tgi].first(where: { table in
-            names.contains { $0.hasPrefix(table.prefix) }
-        }) else {
+        guard let dialect = RuntimeDialect.detect(scrape) else {
             return RuntimeMetricsSummary(runtime: "unknown", noData: true, models: [])
         }
-        let models = summarise(scrape, table)
-        return RuntimeMetricsSummary(runtime: table.runtime, noData: models.isEmpty, models: models)
+        let models = summarise(scrape, dialect)
+        return RuntimeMetricsSummary(runtime: dialect.runtime, noData: models.isEmpty, models: models)
     }
 
-    private static func modelName(_ labels: [String: String], _ table: Names) -> String? {
-        if table.modelLabels.isEmpty { return defaultModelName }
-        for label in table.modelLabels {
-            if let name = labels[label] { return name }
-        }
-        return nil
-    }
-
-    private static func summarise(_ scrape: PrometheusScrape, _ table: Names) -> [ModelMetrics] {
+    private static func summarise(_ scrape: PrometheusScrape, _ dialect: RuntimeDialect) -> [ModelMetrics] {
         var byModel: [String: [PrometheusSample]] = [:]
-        for sample in scrape.samples where sample.name.hasPrefix(table.prefix) && !sample.isCreated {
-            guard let model = modelName(sample.labels, table) else { continue }
+        for sample in dialect.samples(in: scrape, model: nil) {
+            guard let model = dialect.model(of: sample.labels) else { continue }
             byModel[model, default: []].append(sample)
         }
         return byModel.keys.sorted().map { model in
             let samples = byModel[model] ?? []
             let modelScrape = PrometheusScrape(samples: samples)
             let engines = Set(samples.compactMap { $0.labels["engine"] })
-            let kvValues = values(table.kvCacheUsage, in: samples)
+            let kvValues = RuntimeDialect.values(dialect.kvCacheUsage, in: samples)
             return ModelMetrics(
                 model: model,
                 engines: max(engines.count, 1),
-                waiting: values(table.waiting, in: samples).map { $0.reduce(0, +) },
-                running: values(table.running, in: samples).map { $0.reduce(0, +) },
+                waiting: RuntimeDialect.values(dialect.waiting, in: samples).map { $0.reduce(0, +) },
+                running: RuntimeDialect.values(dialect.running, in: samples).map { $0.reduce(0, +) },
                 kvCacheUsage: kvValues.map { $0.reduce(0, +) / Double($0.count) },
-                ttft: histogram(table.ttft, in: modelScrape),
-                queueTime: histogram(table.queueTime, in: modelScrape),
-                interTokenLatency: histogram(table.interTokenLatency, in: modelScrape))
+                ttft: summary(dialect.ttft, in: modelScrape),
+                queueTime: summary(dialect.queueTime, in: modelScrape),
+                interTokenLatency: summary(dialect.interTokenLatency, in: modelScrape))
         }
     }
 
-    /// The finite values of the first name in `candidates` that has samples.
-    private static func values(_ candidates: [String], in samples: [PrometheusSample]) -> [Double]? {
-        for name in candidates {
-            let found = samples.filter { $0.name == name }.map(\.value).filter(\.isFinite)
-            if !found.isEmpty { return found }
-        }
-        return nil
-    }
-
-    /// The first family in `candidates` with series, all its series summed (over engines).
-    private static func histogram(_ candidates: [String], in scrape: PrometheusScrape) -> HistogramSummary {
-        for name in candidates {
-            let series = scrape.histograms(named: name)
-            guard let first = series.first else { continue }
-            let total = series.dropFirst().reduce(first) { $0.adding($1) }
-            return HistogramSummary(total)
-        }
-        return HistogramSummary()
+    private static func summary(_ candidates: [String], in scrape: PrometheusScrape) -> HistogramSummary {
+        RuntimeDialect.histogram(candidates, in: scrape).map(HistogramSummary.init) ?? HistogramSummary()
     }
 }
 

@@ -47,16 +47,10 @@ public struct RuntimeSignals: Codable, Sendable, Equatable {
         self.preemptions = preemptions
     }
 
-    static let prefillNames = ["vllm:request_prefill_time_seconds"]
-    static let promptTokenNames = ["vllm:request_prompt_tokens"]
-    static let promptTotalNames = ["vllm:prompt_tokens_total"]
-    static let successNames = ["vllm:request_success_total"]
-    static let preemptionNames = ["vllm:num_preemptions_total"]
-
-    /// Sums the vLLM scrapes of several pods (V0 and V1 names, every `engine`); `model` keeps only that
-    /// `model_name` (all models when nil). Scrapes without vLLM samples are not counted as scraped.
+    /// Sums the runtime scrapes of several pods (vLLM V0 and V1 names and every `engine`, SGLang, TGI); `model`
+    /// keeps only that model (all models when nil). Scrapes without samples of a known runtime are not counted as
+    /// scraped.
     public static func from(scrapes: [PrometheusScrape], model: String? = nil) -> RuntimeSignals {
-        let names = RuntimeMetrics.vllm
         var signals = RuntimeSignals()
         var ttft: PrometheusHistogram?
         var queue: PrometheusHistogram?
@@ -66,24 +60,22 @@ public struct RuntimeSignals: Codable, Sendable, Equatable {
         var promptTotal: Double?
         var successTotal: Double?
         for scrape in scrapes {
-            let samples = scrape.samples.filter { sample in
-                sample.name.hasPrefix(names.prefix) && !sample.isCreated && !sample.value.isNaN
-                    && (model == nil || sample.labels["model_name"] == model)
-            }
+            guard let dialect = RuntimeDialect.detect(scrape) else { continue }
+            let samples = dialect.samples(in: scrape, model: model)
             guard !samples.isEmpty else { continue }
             signals.scrapedPods += 1
             let podScrape = PrometheusScrape(samples: samples)
-            ttft = merged(ttft, firstHistogram(names.ttft, podScrape))
-            queue = merged(queue, firstHistogram(names.queueTime, podScrape))
-            itl = merged(itl, firstHistogram(names.interTokenLatency, podScrape))
-            prefill = merged(prefill, firstHistogram(prefillNames, podScrape))
-            prompt = merged(prompt, firstHistogram(promptTokenNames, podScrape))
-            signals.waiting = added(signals.waiting, total(names.waiting, samples))
-            signals.running = added(signals.running, total(names.running, samples))
-            signals.preemptions = added(signals.preemptions, total(preemptionNames, samples))
-            promptTotal = added(promptTotal, total(promptTotalNames, samples))
-            successTotal = added(successTotal, total(successNames, samples))
-            if let usage = firstValues(names.kvCacheUsage, samples)?.max() {
+            ttft = merged(ttft, RuntimeDialect.histogram(dialect.ttft, in: podScrape))
+            queue = merged(queue, RuntimeDialect.histogram(dialect.queueTime, in: podScrape))
+            itl = merged(itl, RuntimeDialect.histogram(dialect.interTokenLatency, in: podScrape))
+            prefill = merged(prefill, RuntimeDialect.histogram(dialect.prefillTime, in: podScrape))
+            prompt = merged(prompt, RuntimeDialect.histogram(dialect.promptTokens, in: podScrape))
+            signals.waiting = added(signals.waiting, total(dialect.waiting, samples))
+            signals.running = added(signals.running, total(dialect.running, samples))
+            signals.preemptions = added(signals.preemptions, total(dialect.preemptions, samples))
+            promptTotal = added(promptTotal, total(dialect.promptTokensTotal, samples))
+            successTotal = added(successTotal, dialect.requestCounts(samples).requests)
+            if let usage = RuntimeDialect.values(dialect.kvCacheUsage, in: samples)?.max() {
                 signals.kvCacheUsageMax = max(signals.kvCacheUsageMax ?? 0, usage)
             }
         }
@@ -98,33 +90,14 @@ public struct RuntimeSignals: Codable, Sendable, Equatable {
         return signals
     }
 
-    private static func firstHistogram(_ candidates: [String], _ scrape: PrometheusScrape) -> PrometheusHistogram? {
-        for name in candidates {
-            let series = scrape.histograms(named: name)
-            guard let first = series.first else { continue }
-            var total = series.dropFirst().reduce(first) { $0.adding($1) }
-            total.labels = [:]
-            return total
-        }
-        return nil
-    }
-
     private static func merged(_ lhs: PrometheusHistogram?, _ rhs: PrometheusHistogram?) -> PrometheusHistogram? {
         guard let lhs else { return rhs }
         guard let rhs else { return lhs }
         return lhs.adding(rhs)
     }
 
-    private static func firstValues(_ candidates: [String], _ samples: [PrometheusSample]) -> [Double]? {
-        for name in candidates {
-            let found = samples.filter { $0.name == name }.map(\.value).filter(\.isFinite)
-            if !found.isEmpty { return found }
-        }
-        return nil
-    }
-
     private static func total(_ candidates: [String], _ samples: [PrometheusSample]) -> Double? {
-        firstValues(candidates, samples)?.reduce(0, +)
+        RuntimeDialect.values(candidates, in: samples)?.reduce(0, +)
     }
 
     private static func added(_ lhs: Double?, _ rhs: Double?) -> Double? {

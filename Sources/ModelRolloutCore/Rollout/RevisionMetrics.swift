@@ -1,21 +1,23 @@
 import Foundation
 
-/// The cumulative vLLM signals of one served model on one pod at one scrape (V0 and V1 names, summed over
-/// `engine`s). Differences of two samples give what happened in between.
+/// The cumulative runtime signals of one served model on one pod at one scrape (vLLM V0 and V1, SGLang, TGI;
+/// summed over engines). Differences of two samples give what happened in between.
 public struct PodMetricsSample: Sendable, Equatable {
     public var pod: String
     public var time: Date
-    /// `vllm:time_to_first_token_seconds`, cumulative.
+    /// Time to first token (`vllm:time_to_first_token_seconds`, `sglang:time_to_first_token_seconds`), cumulative.
     public var ttft: PrometheusHistogram?
-    /// `vllm:request_queue_time_seconds`, cumulative.
+    /// Queue wait (`vllm:request_queue_time_seconds`, `sglang:queue_time_seconds`, `tgi_request_queue_duration`).
     public var queueTime: PrometheusHistogram?
-    /// `vllm:request_success_total` over every `finished_reason`.
+    /// Finished requests (`vllm:request_success_total` over every `finished_reason`, `sglang:num_requests_total`,
+    /// `tgi_request_count`).
     public var successTotal: Double?
-    /// `vllm:request_success_total{finished_reason="abort"}` (0 when the counter exists without that series).
+    /// Failed requests (`vllm:request_success_total{finished_reason="abort"}`, 0 when the counter exists without
+    /// that series; `sglang:num_aborted_requests_total`; `tgi_request_failure` except `err="validation"`).
     public var abortedTotal: Double?
-    /// `vllm:num_requests_running` (gauge).
+    /// Requests running (gauge).
     public var running: Double?
-    /// `vllm:num_requests_waiting` (gauge).
+    /// Requests waiting (gauge).
     public var waiting: Double?
 
     /// Creates a sample.
@@ -33,43 +35,24 @@ public struct PodMetricsSample: Sendable, Equatable {
         self.waiting = waiting
     }
 
-    static let ttftName = "vllm:time_to_first_token_seconds"
-    static let queueTimeName = "vllm:request_queue_time_seconds"
-    static let successName = "vllm:request_success_total"
-    static let runningName = "vllm:num_requests_running"
-    static let waitingName = "vllm:num_requests_waiting"
-
-    /// The sample of `model` (`model_name` label) in a vLLM scrape; `nil` when the scrape has no sample for
-    /// that model ("no data", never zeros). Series of several engines are summed; `_created` is ignored.
-    /// The abort reason is read from `finished_reason` (vLLM) or `finish_reason` (llm-d simulator).
+    /// The sample of `model` in a scrape of vLLM, SGLang or TGI (``RuntimeDialect``: TTFT, queue time, finished
+    /// and failed requests, running and waiting); `nil` when the scrape has no sample for that model ("no data",
+    /// never zeros). Series of several engines or ranks are summed; `_created` is ignored. A runtime without a
+    /// model label (TGI) serves one model, so its samples count for any `model`.
     public static func from(scrape: PrometheusScrape, model: String, pod: String, time: Date) -> PodMetricsSample? {
-        let samples = scrape.samples.filter {
-            $0.labels["model_name"] == model && $0.name.hasPrefix("vllm:") && !$0.isCreated && !$0.value.isNaN
-        }
+        guard let dialect = RuntimeDialect.detect(scrape) else { return nil }
+        let samples = dialect.samples(in: scrape, model: model)
         guard !samples.isEmpty else { return nil }
         let modelScrape = PrometheusScrape(samples: samples)
-        let success = samples.filter { $0.name == successName }
-        let aborted = success.filter { ($0.labels["finished_reason"] ?? $0.labels["finish_reason"]) == "abort" }
+        let counts = dialect.requestCounts(samples)
         return PodMetricsSample(
             pod: pod, time: time,
-            ttft: summed(modelScrape.histograms(named: ttftName)),
-            queueTime: summed(modelScrape.histograms(named: queueTimeName)),
-            successTotal: success.isEmpty ? nil : success.map(\.value).reduce(0, +),
-            abortedTotal: success.isEmpty ? nil : aborted.map(\.value).reduce(0, +),
-            running: total(samples, runningName),
-            waiting: total(samples, waitingName))
-    }
-
-    private static func summed(_ series: [PrometheusHistogram]) -> PrometheusHistogram? {
-        guard let first = series.first else { return nil }
-        var result = series.dropFirst().reduce(first) { $0.adding($1) }
-        result.labels = [:]
-        return result
-    }
-
-    private static func total(_ samples: [PrometheusSample], _ name: String) -> Double? {
-        let values = samples.filter { $0.name == name }.map(\.value).filter(\.isFinite)
-        return values.isEmpty ? nil : values.reduce(0, +)
+            ttft: RuntimeDialect.histogram(dialect.ttft, in: modelScrape),
+            queueTime: RuntimeDialect.histogram(dialect.queueTime, in: modelScrape),
+            successTotal: counts.requests,
+            abortedTotal: counts.errors,
+            running: RuntimeDialect.values(dialect.running, in: samples).map { $0.reduce(0, +) },
+            waiting: RuntimeDialect.values(dialect.waiting, in: samples).map { $0.reduce(0, +) })
     }
 }
 
