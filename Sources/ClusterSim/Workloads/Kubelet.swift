@@ -19,6 +19,8 @@ public enum SimAnnotations {
     public static let slowdown = "sim.modelrollout.io/slowdown"
     /// Requests the simulated vLLM decodes at once (more wait in its queue), e.g. `"8"`; default 256.
     public static let maxConcurrency = "sim.modelrollout.io/max-concurrency"
+    /// The runtime the simulated server imitates: `vllm` (default), `sglang` or `tgi` (log lines, metric names).
+    public static let runtime = "sim.modelrollout.io/runtime"
 }
 
 /// Settings of the simulated node pool and kubelet.
@@ -414,6 +416,21 @@ public actor Kubelet {
         }
     }
 
+    /// The runtime a container runs, when the simulator serves it: the `sim.modelrollout.io/runtime` annotation,
+    /// else SGLang or TGI recognised by image or command, else vLLM recognised the same way; `nil` for any other
+    /// container (it runs as a generic process).
+    static func simulatedRuntime(_ spec: JSONValue, _ annotations: [String: JSONValue]) -> SimRuntime? {
+        if let value = annotations[SimAnnotations.runtime]?.stringValue, let runtime = SimRuntime(rawValue: value) {
+            return runtime
+        }
+        let words = [spec["image"]?.stringValue ?? ""]
+            + ((spec["command"]?.arrayValue ?? []) + (spec["args"]?.arrayValue ?? [])).compactMap(\.stringValue)
+        let text = words.joined(separator: " ").lowercased()
+        if text.contains("sglang") { return .sglang }
+        if text.contains("text-generation-inference") || text.contains("text-generation-launcher") { return .tgi }
+        return isVLLM(spec) ? .vllm : nil
+    }
+
     static func isVLLM(_ spec: JSONValue) -> Bool {
         if (spec["image"]?.stringValue ?? "").lowercased().contains("vllm") { return true }
         let words = (spec["command"]?.arrayValue ?? []) + (spec["args"]?.arrayValue ?? [])
@@ -431,7 +448,7 @@ public actor Kubelet {
             await logs.append(namespace: key.namespace, pod: key.name, container: container, line: line)
         }
         let process: any SimulatedProcess
-        if Self.isVLLM(spec) {
+        if let runtimeKind = Self.simulatedRuntime(spec, annotations) {
             let options = VLLMLaunchOptions.parse(
                 command: (spec["command"]?.arrayValue ?? []).compactMap(\.stringValue),
                 args: (spec["args"]?.arrayValue ?? []).compactMap(\.stringValue))
@@ -452,7 +469,8 @@ public actor Kubelet {
                 configuration: .init(
                     host: runtime.ip, port: port, options: options, version: version, loadSeconds: load,
                     engineInitSeconds: engineInit, failure: failure, maxConcurrency: max(1, concurrency),
-                    pid: nextPID, slowdown: slowdown, servingTimeScale: configuration.servingTimeScale),
+                    pid: nextPID, slowdown: slowdown, servingTimeScale: configuration.servingTimeScale,
+                    runtime: runtimeKind),
                 clock: clock, log: log)
         } else {
             process = GenericProcess(image: runtime.containers[index].image, log: log)

@@ -33,12 +33,14 @@ public actor SimulatedVLLM {
         public var slowdown: Double
         /// Simulated serving seconds per wall second for request latencies; nil: follow the process clock.
         public var servingTimeScale: Double?
+        /// The runtime imitated in logs and metrics.
+        public var runtime: SimRuntime
 
         public init(
             host: String, port: Int = 8000, options: VLLMLaunchOptions, version: VLLMVersion = .modern,
             loadSeconds: Double = 60, downloadSeconds: Double? = nil, engineInitSeconds: Double? = nil,
             weightsGiB: Double = 15.2683, failure: VLLMFailure? = nil, maxConcurrency: Int = 256, pid: Int = 1,
-            slowdown: Double = 1, servingTimeScale: Double? = nil
+            slowdown: Double = 1, servingTimeScale: Double? = nil, runtime: SimRuntime = .vllm
         ) {
             self.host = host
             self.port = port
@@ -53,6 +55,7 @@ public actor SimulatedVLLM {
             self.pid = pid
             self.slowdown = slowdown.isFinite ? max(0, slowdown) : 1
             self.servingTimeScale = servingTimeScale
+            self.runtime = runtime
         }
     }
 
@@ -91,21 +94,29 @@ public actor SimulatedVLLM {
         self.log = log
         self.formatter = VLLMLogFormatter(
             version: configuration.version, apiServerPID: configuration.pid, engineCorePID: configuration.pid + 200,
-            workerPIDBase: configuration.pid + 300, tensorParallelSize: configuration.options.tensorParallelSize)
+            workerPIDBase: configuration.pid + 300, tensorParallelSize: configuration.options.tensorParallelSize,
+            runtime: configuration.runtime)
         self.metrics = VLLMMetrics(
             modelName: configuration.options.servedModelID, version: configuration.version,
-            maxConcurrency: configuration.maxConcurrency, kvCacheTokens: 489_744, createdAt: clock.now())
+            maxConcurrency: configuration.maxConcurrency, kvCacheTokens: 489_744, createdAt: clock.now(),
+            runtime: configuration.runtime)
     }
 
     /// Starts the process: the startup script runs in the background. Calling it again does nothing.
     public func start() {
         guard phase == .notStarted else { return }
         setPhase(.loading)
-        let steps = VLLMStartupScript(
-            options: configuration.options, version: configuration.version, loadSeconds: configuration.loadSeconds,
-            downloadSeconds: configuration.downloadSeconds, engineInitSeconds: configuration.engineInitSeconds,
-            weightsGiB: configuration.weightsGiB, port: configuration.port, failure: configuration.failure
-        ).steps()
+        let c = configuration
+        let steps =
+            c.runtime == .vllm
+            ? VLLMStartupScript(
+                options: c.options, version: c.version, loadSeconds: c.loadSeconds, downloadSeconds: c.downloadSeconds,
+                engineInitSeconds: c.engineInitSeconds, weightsGiB: c.weightsGiB, port: c.port, failure: c.failure
+            ).steps()
+            : OtherRuntimeStartupScript(
+                runtime: c.runtime, options: c.options, loadSeconds: c.loadSeconds, downloadSeconds: c.downloadSeconds,
+                engineInitSeconds: c.engineInitSeconds, weightsGiB: c.weightsGiB, port: c.port, failure: c.failure
+            ).steps()
         startupTask = Task { await self.run(steps) }
     }
 
@@ -199,7 +210,10 @@ public actor SimulatedVLLM {
         let handler = VLLMRequestHandler(
             configuration: configuration, clock: clock, servingClock: servingClock, metrics: metrics,
             formatter: formatter, log: log)
-        router.add(middleware: AccessLogMiddleware(formatter: formatter, clock: clock, log: log))
+        // TGI's router writes no access log; vLLM and SGLang log through uvicorn.
+        if configuration.runtime != .tgi {
+            router.add(middleware: AccessLogMiddleware(formatter: formatter, clock: clock, log: log))
+        }
         handler.register(on: router)
         let (events, continuation) = AsyncStream<Bool>.makeStream()
         let app = Application(

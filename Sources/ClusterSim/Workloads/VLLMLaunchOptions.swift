@@ -66,8 +66,16 @@ public struct VLLMLaunchOptions: Sendable, Hashable {
                 }
             } else if word.hasPrefix("--model"), !word.hasPrefix("--model-"), let v = value("--model", &index) {
                 model = v
+            } else if word.hasPrefix("--model-path"), let v = value("--model-path", &index) {
+                model = v  // SGLang
+            } else if word.hasPrefix("--model-id"), let v = value("--model-id", &index) {
+                model = v  // TGI
             } else if word.hasPrefix("--served-model-name"), let v = value("--served-model-name", &index) {
                 served = v
+            } else if word.hasPrefix("--tp-size"), let v = value("--tp-size", &index) {
+                tp = Int(v) ?? 1  // SGLang
+            } else if word.hasPrefix("--num-shard"), let v = value("--num-shard", &index) {
+                tp = Int(v) ?? 1  // TGI
             } else if word.hasPrefix("--tensor-parallel-size"), let v = value("--tensor-parallel-size", &index) {
                 tp = Int(v) ?? 1
             } else if word == "-tp" || word.hasPrefix("-tp="), let v = value("-tp", &index) {

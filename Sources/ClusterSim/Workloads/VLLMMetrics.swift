@@ -47,30 +47,49 @@ actor VLLMMetrics {
     let version: VLLMVersion
     let maxConcurrency: Int
     let kvCacheTokens: Int
-    private let createdAt: Double
+    let createdAt: Double
 
     private(set) var running = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    private var tokensInFlight = 0
-    private var promptTokens = 0
-    private var generationTokens = 0
-    private var successByReason: [String: Int] = [:]
-    private var ttft: PrometheusHistogram
-    private var itl: PrometheusHistogram
-    private var queueTime: PrometheusHistogram
-    private var e2e: PrometheusHistogram
+    private(set) var tokensInFlight = 0
+    private(set) var promptTokens = 0
+    private(set) var generationTokens = 0
+    private(set) var successByReason: [String: Int] = [:]
+    private(set) var ttft: PrometheusHistogram
+    private(set) var itl: PrometheusHistogram
+    private(set) var queueTime: PrometheusHistogram
+    private(set) var e2e: PrometheusHistogram
 
-    init(modelName: String, version: VLLMVersion, maxConcurrency: Int, kvCacheTokens: Int, createdAt: Date) {
+    let runtime: SimRuntime
+
+    init(
+        modelName: String, version: VLLMVersion, maxConcurrency: Int, kvCacheTokens: Int, createdAt: Date,
+        runtime: SimRuntime = .vllm
+    ) {
         self.modelName = modelName
         self.version = version
+        self.runtime = runtime
         self.maxConcurrency = max(1, maxConcurrency)
         self.kvCacheTokens = max(1, kvCacheTokens)
         self.createdAt = createdAt.timeIntervalSince1970
-        let modern = version.atLeast(8)
-        ttft = PrometheusHistogram(bounds: modern ? VLLMBuckets.timeToFirstToken : VLLMBuckets.timeToFirstTokenV0)
-        itl = PrometheusHistogram(bounds: modern ? VLLMBuckets.interToken : VLLMBuckets.interTokenV0)
-        queueTime = PrometheusHistogram(bounds: modern ? VLLMBuckets.requestPhase : VLLMBuckets.requestPhaseV0)
-        e2e = PrometheusHistogram(bounds: modern ? VLLMBuckets.requestPhase : VLLMBuckets.requestPhaseV0)
+        switch runtime {
+        case .vllm:
+            let modern = version.atLeast(8)
+            ttft = PrometheusHistogram(bounds: modern ? VLLMBuckets.timeToFirstToken : VLLMBuckets.timeToFirstTokenV0)
+            itl = PrometheusHistogram(bounds: modern ? VLLMBuckets.interToken : VLLMBuckets.interTokenV0)
+            queueTime = PrometheusHistogram(bounds: modern ? VLLMBuckets.requestPhase : VLLMBuckets.requestPhaseV0)
+            e2e = PrometheusHistogram(bounds: modern ? VLLMBuckets.requestPhase : VLLMBuckets.requestPhaseV0)
+        case .sglang:
+            ttft = PrometheusHistogram(bounds: SGLangBuckets.timeToFirstToken)
+            itl = PrometheusHistogram(bounds: SGLangBuckets.interToken)
+            queueTime = PrometheusHistogram(bounds: SGLangBuckets.queueTime)
+            e2e = PrometheusHistogram(bounds: SGLangBuckets.e2e)
+        case .tgi:
+            ttft = PrometheusHistogram(bounds: TGIBuckets.duration)
+            itl = PrometheusHistogram(bounds: TGIBuckets.duration)
+            queueTime = PrometheusHistogram(bounds: TGIBuckets.duration)
+            e2e = PrometheusHistogram(bounds: TGIBuckets.duration)
+        }
     }
 
     var waiting: Int { waiters.count }
@@ -115,8 +134,16 @@ actor VLLMMetrics {
         }
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
+    /// The Prometheus text exposition (format 0.0.4) in the runtime's names.
     func render() -> String {
+        switch runtime {
+        case .vllm: return renderVLLM()
+        case .sglang: return renderSGLang()
+        case .tgi: return renderTGI()
+        }
+    }
+
+    private func renderVLLM() -> String {
         let modern = version.atLeast(8)
         let base = modern ? "model_name=\"\(escape(modelName))\",engine=\"0\"" : "model_name=\"\(escape(modelName))\""
         var out = ""
@@ -165,14 +192,14 @@ actor VLLMMetrics {
         return out
     }
 
-    private func counter(_ name: String, _ help: String, _ series: [(String, Int)], into out: inout String) {
+    func counter(_ name: String, _ help: String, _ series: [(String, Int)], into out: inout String) {
         out += "# HELP \(name)_total \(help)\n# TYPE \(name)_total counter\n"
         for (labels, value) in series { out += "\(name)_total{\(labels)} \(format(Double(value)))\n" }
         out += "# HELP \(name)_created \(help)\n# TYPE \(name)_created gauge\n"
         for (labels, _) in series { out += "\(name)_created{\(labels)} \(format(createdAt))\n" }
     }
 
-    private func histogram(
+    func histogram(
         _ name: String, _ help: String, _ h: PrometheusHistogram, _ labels: String, _ out: inout String
     ) {
         out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
@@ -185,12 +212,12 @@ actor VLLMMetrics {
     }
 
     /// Python's float repr as prometheus_client prints it: `0.0`, `1.0`, `0.25`, `2560.0`.
-    private func format(_ value: Double) -> String {
+    func format(_ value: Double) -> String {
         if value.rounded() == value, abs(value) < 1e15 { return String(format: "%.1f", value) }
         return "\(value)"
     }
 
-    private func escape(_ value: String) -> String {
+    func escape(_ value: String) -> String {
         value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
     }

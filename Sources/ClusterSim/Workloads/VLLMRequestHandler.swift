@@ -7,6 +7,15 @@ import NIOCore
 /// prefill ≈ 30 ms + 0.2 ms per prompt token, then an inter-token latency that grows with the running batch.
 /// Latencies run on `servingClock` (its own time scale); timestamps in responses use `clock`.
 struct VLLMRequestHandler: Sendable {
+    /// `owned_by` of the model card: what each runtime answers on `/v1/models`.
+    static func owner(_ runtime: SimRuntime) -> String {
+        switch runtime {
+        case .vllm: return "vllm"
+        case .sglang: return "sglang"
+        case .tgi: return "tgi"
+        }
+    }
+
     let configuration: SimulatedVLLM.Configuration
     let clock: any WorkloadClock
     /// Sleeps and measures request latencies (simulated serving seconds).
@@ -54,7 +63,7 @@ struct VLLMRequestHandler: Sendable {
             "group": nil, "is_blocking": false,
         ]
         let card: JSONValue = [
-            "id": .string(id), "object": "model", "created": created, "owned_by": "vllm",
+            "id": .string(id), "object": "model", "created": created, "owned_by": .string(Self.owner(configuration.runtime)),
             "root": .string(configuration.options.model), "parent": nil,
             "max_model_len": .int(Int64(configuration.options.maxModelLen ?? 8192)), "permission": [permission],
         ]

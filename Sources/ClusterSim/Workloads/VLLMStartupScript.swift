@@ -51,6 +51,8 @@ struct VLLMLogFormatter: Sendable {
     var engineCorePID: Int
     var workerPIDBase: Int
     var tensorParallelSize: Int
+    /// The runtime whose line format is written (SGLang and TGI have their own).
+    var runtime: SimRuntime = .vllm
 
     private static let utc: TimeZone = TimeZone(identifier: "UTC") ?? .current
 
@@ -79,6 +81,11 @@ struct VLLMLogFormatter: Sendable {
     }
 
     func format(_ record: VLLMLogRecord, at date: Date) -> String {
+        switch runtime {
+        case .sglang: return sglangLine(record, at: date)
+        case .tgi: return tgiLine(record, at: date)
+        case .vllm: break
+        }
         if record.uvicorn {
             let level = record.level + ":"
             return tag(record.process) + level.padding(toLength: 10, withPad: " ", startingAt: 0) + record.message
