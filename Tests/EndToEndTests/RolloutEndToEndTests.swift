@@ -12,10 +12,12 @@ struct RolloutEndToEndTests {
     /// ModelRollout on r1 (adopted as stable).
     static func steadyFleet(
         _ harness: Harness, probe: Harness.Probe = .model, candidateAnnotations: [String: String] = [:],
-        spec: [String: JSONValue] = [:], rate: Double = 40
+        fleetAnnotations: [String: String] = [:], spec: [String: JSONValue] = [:], rate: Double = 40
     ) async throws -> LoadGenerator {
-        try await harness.createRevision("r1", replicas: 2, probe: probe)
-        try await harness.createRevision("r2", replicas: 0, probe: probe, annotations: candidateAnnotations)
+        try await harness.createRevision("r1", replicas: 2, probe: probe, annotations: fleetAnnotations)
+        try await harness.createRevision(
+            "r2", replicas: 0, probe: probe,
+            annotations: fleetAnnotations.merging(candidateAnnotations) { _, candidate in candidate })
         try await harness.createRoute(["r1": 100])
         try await harness.waitUntil("r1 serving", seconds: 60) { try await harness.readyPods("r1") == 2 }
         // A TCP-probed pod is Ready while loading: wait until both actually serve.
