@@ -105,6 +105,11 @@ enum PluginFormat {
         if let failed = status.failedDeployment {
             field("Failed", "\(failed) (not retried until spec.deployment changes)")
         }
+        if let why = status.failureMessage, status.phase == .failed || status.phase == .rolledBack
+            || status.phase == .rollingBack
+        {
+            field("Cause", (status.failureReason.map { "\($0): " } ?? "") + why)
+        }
         if let load = status.loadTime, load.samples > 0 {
             let parts = [
                 load.p50.map { "p50 \($0)" }, load.p90.map { "p90 \($0)" }, load.last.map { "last \($0)" },
@@ -141,6 +146,11 @@ enum PluginFormat {
                 + "phase \(status.phase?.rawValue ?? "<not reconciled yet>")"
         ]
         if let message = status.message, !message.isEmpty { lines.append("  \(message)") }
+        if let why = status.failureMessage, status.phase == .failed || status.phase == .rolledBack
+            || status.phase == .rollingBack
+        {
+            lines.append("  cause (\(status.failureReason ?? "rollback")): \(why)")
+        }
         let decisions = Array(status.decisions.reversed().prefix(limit))
         lines.append("Decisions (newest first, \(decisions.count) of \(status.decisions.count)):")
         if decisions.isEmpty { lines.append("  <none>") }

@@ -164,7 +164,7 @@ struct PluginAbortCommand: AsyncParsableCommand {
                 throw CLIError(
                     "\(label) has no rollout in progress: spec.deployment is already the stable revision \(stable)")
             }
-            if status.phase == .rolledBack, status.failedDeployment == spec.deployment {
+            if status.phase == .rolledBack || status.phase == .failed, status.failedDeployment == spec.deployment {
                 throw CLIError(
                     "\(label) has no rollout in progress: \(spec.deployment) was already rolled back; set "
                         + "spec.deployment to the revision you want")

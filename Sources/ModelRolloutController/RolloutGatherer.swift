@@ -130,6 +130,17 @@ struct RolloutGatherer: Sendable {
             // Between crashes: what the log of the crashed instance said (cached, no request).
             judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
         }
+        // A crash the followed log does not explain (it crashed between two polls): read the crashed instance's
+        // log once, so the status names the runtime's cause rather than only the kubelet's exit code.
+        let crashed =
+            facts.containerWaitingReason == "CrashLoopBackOff"
+            || (facts.containerTerminated && (facts.containerExitCode ?? 0) != 0)
+        if crashed, judgement?.failed != true, !facts.deleting, let container,
+            let crash = await logs.crashJudgement(
+                namespace: namespace, pod: name, container: container, restartCount: facts.restartCount)
+        {
+            judgement = crash
+        }
         if pattern != nil, let container {
             patternMatched = await logs.patternMatched(namespace: namespace, pod: name, container: container)
             if wasReady, patternMatched == nil { patternMatched = true }

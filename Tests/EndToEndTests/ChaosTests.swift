@@ -116,7 +116,7 @@ struct ChaosTests {
                 try await harness.waitUntil("the rollback", seconds: 90) {
                     let phase = try await harness.rollout().status?.phase
                     let replicas = try await harness.replicas("r2")
-                    return phase == .rolledBack && replicas == 0
+                    return phase == .failed && replicas == 0
                 }
             } catch {
                 violations.append("run \(run): not rolled back (\(try await harness.rollout().status?.message ?? ""))")

@@ -140,20 +140,38 @@ struct RolloutEndToEndTests {
         #expect(naive.requestsToUnloadedPods > 0)
     }
 
-    @Test("(c) a candidate that fails to load is rolled back with a Warning, traffic stays on stable")
+    @Test("(c) a candidate that fails to load is rolled back and ends Failed with the log's cause; traffic stays on stable")
     func candidateFailsToLoad() async throws {
         let harness = try await Harness()
         defer { Task { await harness.shutdown() } }
         let load = try await Self.steadyFleet(harness, candidateAnnotations: [SimAnnotations.fail: "oom"])
         try await harness.patchRollout(spec: ["deployment": "r2"])
         try await harness.waitUntil("the rollback", seconds: 60) {
-            try await harness.rollout().status?.phase == .rolledBack
+            try await harness.rollout().status?.phase == .failed
         }
         try await harness.waitUntil("r2 scaled to zero", seconds: 20) { try await harness.replicas("r2") == 0 }
         await load.stop()
         let summary = await load.summary()
         let status = try #require(try await harness.rollout().status)
         #expect(status.failedDeployment == "r2")
+        // The log judge's cause and the line that proves it, in the status, the decision, an Event and `why`.
+        let cause = "the vllm log shows a fatal error: CUDA out of memory (line: \""
+        print("e2e(c): status.message \(status.message ?? "")")
+        #expect(status.failureReason == "ModelLoadFailed")
+        #expect(status.failureMessage?.contains(cause) == true)
+        #expect(status.failureMessage?.contains("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate") == true)
+        #expect(status.message?.contains("it failed to load the model: pod r2-") == true)
+        #expect(status.decisions.contains { $0.rule == "model-load-failed" && $0.message.contains(cause) })
+        let events = try await harness.events()
+        #expect(events.contains {
+            $0["reason"]?.stringValue == "RolloutFailed"
+                && ($0["note"]?.stringValue ?? $0["message"]?.stringValue ?? "").contains(cause)
+        })
+        let why = try await PluginEndToEndTests.plugin(harness, ["why", "chat", "--limit", "3"])
+        #expect(why.code == 0, "\(why.all)")
+        #expect(why.stdout.contains("phase Failed"), "\(why.stdout)")
+        #expect(why.stdout.contains("cause (ModelLoadFailed): pod r2-"), "\(why.stdout)")
+        #expect(why.stdout.contains("torch.OutOfMemoryError"), "\(why.stdout)")
         #expect(status.condition("ModelReady")?.status == "False")
         #expect(status.condition("ModelReady")?.reason == "ModelLoadFailed")
         #expect(status.condition("Progressing")?.reason == "RolledBack")

@@ -14,6 +14,8 @@ actor FakePodLogSource: PodLogSource {
         var text: String
     }
     private(set) var lines: [Line] = []
+    /// The previous container instance's lines (`previous=true`).
+    private(set) var previousLines: [Line] = []
     private(set) var requests: [LogOptions] = []
     var error: (any Error)?
 
@@ -30,13 +32,21 @@ actor FakePodLogSource: PodLogSource {
 
     func clear() { lines = [] }
 
+    /// A container restart: the current lines become the previous instance's.
+    func restart() {
+        previousLines = lines
+        lines = []
+    }
+
     func readLog(namespace: String, pod: String, options: LogOptions) async throws -> [UInt8] {
         requests.append(options)
         if let error { throw error }
         // The query carries `sinceTime` as RFC 3339 without fractions.
         let since = options.sinceTime.map { KubeTime.parse(KubeTime.format($0)) ?? $0 }
         var out: [UInt8] = []
-        for line in lines where since.map({ line.time >= $0 }) ?? true {
+        var source = options.previous ? previousLines : lines
+        if let tail = options.tailLines { source = Array(source.suffix(max(0, tail))) }
+        for line in source where since.map({ line.time >= $0 }) ?? true {
             if options.timestamps { out += Array((KubeTime.formatNano(line.time) + " ").utf8) }
             out += Array(line.text.utf8) + [0x0A]
         }
@@ -71,6 +81,38 @@ private let oomPart = """
 
 @Suite("Pod log follower")
 struct PodLogFollowerTests {
+    @Test func aCrashIsExplainedByReadingTheCrashedInstanceOncePerRestart() async throws {
+        let source = FakePodLogSource()
+        let follower = PodLogFollower(source: source, limitBytes: 64 * 1024)
+        // Hundreds of lines before the fatal error: the tail read still finds it, without the banner.
+        await source.append(lines: loadingPart, from: t0, step: 0.1)
+        for i in 0..<1500 { await source.append("(EngineCore_DP0 pid=200) INFO 10-01 12:00:2\(i % 10) noise", at: t0) }
+        await source.append(lines: oomPart, from: t0.addingTimeInterval(30), step: 0.1)
+        let crash = try #require(
+            await follower.crashJudgement(namespace: "ns", pod: "p", container: "vllm", restartCount: 1))
+        #expect(crash.failureReason == "CUDA out of memory")
+        #expect(crash.failureLine?.contains("torch.OutOfMemoryError") == true)
+        #expect(await source.requests.last?.tailLines == PodLogFollower.crashTailLines)
+        // Cached for this restart count: no second request.
+        let before = await source.requests.count
+        _ = await follower.crashJudgement(namespace: "ns", pod: "p", container: "vllm", restartCount: 1)
+        #expect(await source.requests.count == before)
+        // The next instance started and logs normally: the crashed one is read with previous=true.
+        await source.restart()
+        await source.append(lines: loadingPart, from: t0.addingTimeInterval(60), step: 0.1)
+        let again = await follower.crashJudgement(namespace: "ns", pod: "p", container: "vllm", restartCount: 2)
+        #expect(again?.failureReason == "CUDA out of memory")
+        #expect(await source.requests.suffix(2).map(\.previous) == [false, true])
+        // Neither instance shows a fatal error: nil (the kubelet's account stands), cached as well.
+        await source.clear()
+        await source.restart()
+        #expect(await follower.crashJudgement(namespace: "ns", pod: "p", container: "vllm", restartCount: 3) == nil)
+        await follower.forget(namespace: "ns", pod: "p")
+        let count = await source.requests.count
+        _ = await follower.crashJudgement(namespace: "ns", pod: "p", container: "vllm", restartCount: 3)
+        #expect(await source.requests.count == count + 2, "forget drops the cache")
+    }
+
     @Test func feedsEachLineOnceAcrossPollsWithinTheSameSecond() async throws {
         let source = FakePodLogSource()
         let follower = PodLogFollower(source: source, limitBytes: 64 * 1024)

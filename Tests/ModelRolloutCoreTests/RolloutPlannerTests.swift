@@ -256,9 +256,33 @@ import Testing
             spec: Self.spec(), status: status, route: ["r1": 100], at: 20,
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 0, failed: 1)])
         #expect(plan.actions == [.scale(deployment: "r2", replicas: 0)])
-        #expect(plan.status.phase == .rolledBack)
+        // A candidate that could not load the model ends Failed, and every record names the cause.
+        #expect(plan.status.phase == .failed)
+        #expect(plan.status.failureReason == "ModelLoadFailed")
+        #expect(plan.status.failureMessage == "CUDA out of memory")
+        #expect(plan.status.message == "rolled back r2 (it failed to load the model: CUDA out of memory); r1 serves all "
+            + "traffic")
         #expect(plan.status.condition("ModelReady")?.reason == "ModelLoadFailed")
         #expect(plan.decisions.first?.rule == "model-load-failed")
+        #expect(plan.decisions.first?.message == "rolling back r2: CUDA out of memory")
+        #expect(plan.decisions.last?.rule == "rollback-complete")
+        #expect(plan.decisions.last?.inputs["failureReason"] == "ModelLoadFailed")
+        #expect(plan.events.last?.reason == "RolloutFailed")
+        #expect(plan.events.last?.message.contains("CUDA out of memory") == true)
+        // The next rounds keep the phase and the cause while spec.deployment still names the failed revision.
+        let next = Self.round(
+            spec: Self.spec(), status: plan.status, route: ["r1": 100], at: 30,
+            revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 0, ready: 0)])
+        #expect(next.status.phase == .failed)
+        #expect(next.status.condition("Progressing")?.message?.contains("CUDA out of memory") == true)
+        // Pointing spec.deployment back at the stable revision keeps the explanation of the last rollout.
+        var back = Self.spec()
+        back.deployment = "r1"
+        let reverted = Self.round(
+            spec: back, status: next.status, route: ["r1": 100], at: 40,
+            revisions: ["r1": Self.revision("r1", desired: 2, ready: 2)])
+        #expect(reverted.status.phase == .failed)
+        #expect(reverted.status.message?.contains("the last rollout was rolled back: CUDA out of memory") == true)
     }
 
     @Test func readinessTimeoutRollsBack() {
@@ -269,6 +293,9 @@ import Testing
             revisions: ["r1": Self.revision("r1", desired: 2, ready: 2), "r2": Self.revision("r2", desired: 1, ready: 0, loading: 1)])
         #expect(plan.decisions.first?.rule == "readiness-timeout")
         #expect(plan.status.phase == .rolledBack)
+        #expect(plan.status.failureReason == "ReadinessTimeout")
+        #expect(plan.status.failureMessage?.contains("did not become model-ready") == true)
+        #expect(plan.events.last?.reason == "RolledBack")
     }
 
     @Test func theRouteAheadOfTheStatusIsAdoptedNotRewritten() {

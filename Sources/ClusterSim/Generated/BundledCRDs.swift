@@ -512,6 +512,10 @@ spec:
                 minimum: 0
               failedDeployment:
                 type: string
+              failureReason:
+                type: string
+              failureMessage:
+                type: string
               retiredDeployment:
                 type: string
               retiredService:

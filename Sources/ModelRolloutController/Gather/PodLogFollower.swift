@@ -116,6 +116,8 @@ public actor PodLogFollower {
     /// How far the byte limit grows while the log of one second does not fit it.
     public static let maxBoost = 8
     private var followed: [PodLogKey: Followed] = [:]
+    /// ``crashJudgement(namespace:pod:container:restartCount:)`` per container, for the restart count it read.
+    private var crashes: [PodLogKey: (restartCount: Int, judgement: LogJudgement?)] = [:]
     /// Compiled `loadedPattern`s (nil: the pattern does not compile; the spec validation reports that).
     private var patterns: [String: NSRegularExpression?] = [:]
 
@@ -175,6 +177,38 @@ public actor PodLogFollower {
             moreAvailable: fed.moreAvailable, truncated: state.truncated, error: fed.error)
     }
 
+    /// Lines read from the end of a crashed container's log.
+    public static let crashTailLines = 1000
+
+    /// What the log of a crashed container says, read once per restart count (cached, the last
+    /// ``crashTailLines`` lines): the current
+    /// instance's log (during `CrashLoopBackOff` that is the instance that crashed), then, when that shows no
+    /// fatal error, the previous instance's (`previous=true`). Returns the first judgement that failed; nil when
+    /// neither shows a fatal error or the log is unavailable. Followed polling may miss the last lines of a
+    /// container that crashed between two polls; this read does not.
+    public func crashJudgement(namespace: String, pod: String, container: String, restartCount: Int) async
+        -> LogJudgement?
+    {
+        let key = PodLogKey(namespace: namespace, pod: pod, container: container)
+        if let cached = crashes[key], cached.restartCount == restartCount { return cached.judgement }
+        var found: LogJudgement?
+        for previous in [false, true] {
+            // The last lines hold the fatal error; the judge recognises the runtime without the banner.
+            let options = LogOptions(
+                container: container, tailLines: Self.crashTailLines, limitBytes: limitBytes, previous: previous)
+            guard let bytes = try? await source.readLog(namespace: namespace, pod: pod, options: options) else {
+                continue
+            }
+            let judgement = LogJudge.judge(String(decoding: bytes, as: UTF8.self))
+            if judgement.failed {
+                found = judgement
+                break
+            }
+        }
+        crashes[key] = (restartCount, found)
+        return found
+    }
+
     /// The current judgement of a followed container; nil when it is not followed.
     public func judgement(namespace: String, pod: String, container: String) -> LogJudgement? {
         followed[PodLogKey(namespace: namespace, pod: pod, container: container)]?.judge.judgement
@@ -197,6 +231,7 @@ public actor PodLogFollower {
     /// Drops the state of every container of the pod.
     public func forget(namespace: String, pod: String) {
         for key in followed.keys where key.namespace == namespace && key.pod == pod { followed[key] = nil }
+        for key in crashes.keys where key.namespace == namespace && key.pod == pod { crashes[key] = nil }
     }
 
     /// Drops the state of every pod of `namespace` that is not in `pods` (pods that are gone or done loading).

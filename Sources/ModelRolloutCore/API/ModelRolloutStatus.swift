@@ -13,9 +13,11 @@ public enum RolloutPhase: String, Codable, Sendable, Hashable, CaseIterable {
     case promoted = "Promoted"
     /// Traffic is moving back to the stable revision.
     case rollingBack = "RollingBack"
-    /// The last rollout was rolled back; the stable revision serves all traffic.
+    /// The last rollout was rolled back (analysis failed, readiness timeout, lost capacity); the stable revision
+    /// serves all traffic. `failureReason`/`failureMessage` say why.
     case rolledBack = "RolledBack"
-    /// Nothing can serve (e.g. the stable revision is gone); needs a person.
+    /// The last rollout's candidate failed to load the model (a fatal error in its log, a crash) and was rolled
+    /// back; the stable revision serves all traffic. `failureMessage` names the pod, the cause and the log line.
     case failed = "Failed"
 }
 
@@ -311,6 +313,11 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var stableReplicasAtStart: Int?
     /// A candidate that failed; it is not retried until `spec.deployment` changes.
     public var failedDeployment: String?
+    /// Why the last rollout was rolled back, as a condition-style reason: `ModelLoadFailed` (the phase ends
+    /// `Failed`), `AnalysisFailed`, `ReadinessTimeout`, `CandidateLostCapacity` (the phase ends `RolledBack`).
+    public var failureReason: String?
+    /// The cause in words: for `ModelLoadFailed` the pod, the log judge's cause and the log line that proves it.
+    public var failureMessage: String?
     /// The previous revision after a promotion, and when it is scaled to zero.
     public var retiredDeployment: String?
     public var retiredService: String?
@@ -339,7 +346,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case observedGeneration, phase, message, stableDeployment, stableService, candidateDeployment
         case candidateService, currentStep, stepStartedAt, rolloutStartedAt, waitingSince, stableReplicasAtStart
-        case failedDeployment, retiredDeployment, retiredService, retireAt, weights, replicas, ready, autoscaling, loadTime
+        case failedDeployment, failureReason, failureMessage, retiredDeployment, retiredService, retireAt, weights
+        case replicas, ready, autoscaling, loadTime
         case analysis, promote
         case conditions, decisions
     }
@@ -359,6 +367,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         waitingSince = try c.decodeIfPresent(TimeStamp.self, forKey: .waitingSince)?.date
         stableReplicasAtStart = try c.decodeIfPresent(Int.self, forKey: .stableReplicasAtStart)
         failedDeployment = try c.decodeIfPresent(String.self, forKey: .failedDeployment)
+        failureReason = try c.decodeIfPresent(String.self, forKey: .failureReason)
+        failureMessage = try c.decodeIfPresent(String.self, forKey: .failureMessage)
         retiredDeployment = try c.decodeIfPresent(String.self, forKey: .retiredDeployment)
         retiredService = try c.decodeIfPresent(String.self, forKey: .retiredService)
         retireAt = try c.decodeIfPresent(TimeStamp.self, forKey: .retireAt)?.date
@@ -388,6 +398,8 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         try c.encodeIfPresent(waitingSince.map(TimeStamp.init), forKey: .waitingSince)
         try c.encodeIfPresent(stableReplicasAtStart, forKey: .stableReplicasAtStart)
         try c.encodeIfPresent(failedDeployment, forKey: .failedDeployment)
+        try c.encodeIfPresent(failureReason, forKey: .failureReason)
+        try c.encodeIfPresent(failureMessage, forKey: .failureMessage)
         try c.encodeIfPresent(retiredDeployment, forKey: .retiredDeployment)
         try c.encodeIfPresent(retiredService, forKey: .retiredService)
         try c.encodeIfPresent(retireAt.map(TimeStamp.init), forKey: .retireAt)

@@ -53,17 +53,12 @@ public enum PodReadinessPolicy {
             // kubelet's account after it.
             if decided.phase == .failed, let judgement = input.judgement, judgement.failed {
                 return PodReadiness(
-                    phase: .failed, reason: "ModelLoadFailed",
-                    message: "the \(judgement.runtime.rawValue) log shows a fatal error: "
-                        + (judgement.failureReason ?? "startup failed") + " (\(decided.message))")
+                    phase: .failed, reason: "ModelLoadFailed", message: failureText(judgement, decided.message))
             }
             return decided
         }
         if let judgement = input.judgement, judgement.failed {
-            return PodReadiness(
-                phase: .failed, reason: "ModelLoadFailed",
-                message: "the \(judgement.runtime.rawValue) log shows a fatal error: "
-                    + (judgement.failureReason ?? "startup failed"))
+            return PodReadiness(phase: .failed, reason: "ModelLoadFailed", message: failureText(judgement, nil))
         }
         let facts = input.facts
         if !facts.containerStatusKnown, facts.podPhase != "Running" {
@@ -186,6 +181,18 @@ public enum PodReadinessPolicy {
         return PodReadiness(
             phase: .loadingModel, reason: "LoadLineNotSeen",
             message: "/v1/models lists \(model) but the log shows no model-load line yet")
+    }
+
+    /// The log judge's cause first, then the line that proves it and the kubelet's account:
+    /// `the vllm log shows a fatal error: CUDA out of memory (line: "ERROR … torch.OutOfMemoryError: …";
+    /// container vllm terminated: Error (exit code 1))`. Bounded by the judge's line cap.
+    static func failureText(_ judgement: LogJudgement, _ kubelet: String?) -> String {
+        var details: [String] = []
+        if let line = judgement.failureLine { details.append("line: \"\(line)\"") }
+        if let kubelet { details.append(kubelet) }
+        return "the \(judgement.runtime.rawValue) log shows a fatal error: "
+            + (judgement.failureReason ?? "startup failed")
+            + (details.isEmpty ? "" : " (" + details.joined(separator: "; ") + ")")
     }
 
     /// Rule 10: a running container that is not (yet) serving the expected model.

@@ -204,10 +204,13 @@ struct PlanBuilder {
         clearRollout()
         switch status.phase {
         case .promoted?: progressing = ("False", "RolloutComplete", "\(stable.deployment) is stable")
-        case .rolledBack?: progressing = ("False", "RolledBack", "\(stable.deployment) serves all traffic")
+        case .rolledBack?, .failed?: progressing = ("False", "RolledBack", "\(stable.deployment) serves all traffic")
         default: progressing = ("False", "NoRollout", "\(stable.deployment) serves all traffic")
         }
         status.message = "\(stable.deployment) serves all traffic"
+        if status.phase == .failed || status.phase == .rolledBack, let why = status.failureMessage {
+            status.message! += "; the last rollout was rolled back: \(why)"
+        }
         autoscale(stable: stable)
         if share(stable.service) != 100 || o.route.weights[stable.service] == nil {
             if stable.modelReady > 0 {
@@ -252,16 +255,21 @@ struct PlanBuilder {
 
     mutating func rollout(stable: RevisionObservation, candidate: RevisionObservation) {
         if status.failedDeployment == candidate.deployment, status.phase != .rollingBack {
-            status.phase = .rolledBack
+            if status.phase != .failed { status.phase = .rolledBack }
             status.candidateDeployment = nil
             status.candidateService = nil
             progressing = (
                 "False", "RolledBack",
                 "\(candidate.deployment) failed and was rolled back; set spec.deployment to another revision"
+                    + (status.failureMessage.map { " (\($0))" } ?? "")
             )
             return
         }
         if status.candidateDeployment != candidate.deployment || status.rolloutStartedAt == nil {
+            if status.candidateDeployment != candidate.deployment {
+                status.failureReason = nil
+                status.failureMessage = nil
+            }
             status.candidateDeployment = candidate.deployment
             status.candidateService = candidate.service
             clearRollout()
@@ -323,10 +331,7 @@ struct PlanBuilder {
 
     func failure(candidate: RevisionObservation) -> (rule: String, message: String)? {
         if candidate.failed > 0 {
-            return (
-                "model-load-failed",
-                "\(candidate.deployment): \(candidate.failureMessage ?? "a pod failed to load the model")"
-            )
+            return ("model-load-failed", candidate.failureMessage ?? "a pod failed to load the model")
         }
         if share(candidate.service) > 0, candidate.modelReady == 0 {
             return ("candidate-lost-capacity", "\(candidate.deployment) carries traffic but has no model-ready pod")
@@ -707,6 +712,8 @@ struct PlanBuilder {
     ) {
         status.phase = .rollingBack
         status.failedDeployment = candidate.deployment
+        status.failureReason = Self.failureReasons[rule] ?? "RolledBack"
+        status.failureMessage = Self.bounded(message)
         status.message = message
         record(
             .rollback, rule: rule,
@@ -716,6 +723,17 @@ struct PlanBuilder {
             ], result: "rolling back", message: "rolling back \(candidate.deployment): \(message)", event: true,
             warning: true)
         rollBack(stable: stable, candidate: candidate, abort: false)
+    }
+
+    /// The `status.failureReason` of each rollback rule.
+    static let failureReasons = [
+        "model-load-failed": "ModelLoadFailed", "analysis-failed": "AnalysisFailed",
+        "readiness-timeout": "ReadinessTimeout", "candidate-lost-capacity": "CandidateLostCapacity",
+    ]
+
+    /// At most 1,024 characters (status stays small; the judge already caps a log line at 300).
+    static func bounded(_ text: String) -> String {
+        text.count > 1024 ? String(text.prefix(1023)) + "…" : text
     }
 
     mutating func abort(stable: RevisionObservation, candidate: RevisionObservation) {
@@ -781,14 +799,16 @@ struct PlanBuilder {
                 message: "rollout of \(candidate.deployment) aborted; \(stable.deployment) serves all traffic",
                 event: true)
         } else {
-            status.phase = .rolledBack
+            let loadFailed = status.failureReason == "ModelLoadFailed"
+            status.phase = loadFailed ? .failed : .rolledBack
             status.failedDeployment = failed ?? candidate.deployment
-            status.message = "rolled back \(candidate.deployment); \(stable.deployment) serves all traffic"
-            progressing = ("False", "RolledBack", "rollout of \(candidate.deployment) rolled back")
+            let why = status.failureMessage.map { " (\(loadFailed ? "it failed to load the model: " : "")\($0))" } ?? ""
+            status.message = "rolled back \(candidate.deployment)\(why); \(stable.deployment) serves all traffic"
+            progressing = ("False", "RolledBack", "rollout of \(candidate.deployment) rolled back\(why)")
             record(
-                .rollback, rule: "rollback-complete", result: "stable=\(stable.deployment)",
-                message: "rolled back \(candidate.deployment); \(stable.deployment) serves all traffic", event: true,
-                warning: true)
+                .rollback, rule: "rollback-complete",
+                inputs: ["failureReason": status.failureReason ?? "", "phase": status.phase?.rawValue ?? ""],
+                result: "stable=\(stable.deployment)", message: status.message ?? "", event: true, warning: true)
         }
     }
 
@@ -950,7 +970,12 @@ struct PlanBuilder {
             switch kind {
             case .scale: reason = "Scaled"
             case .weight: reason = rule == "route-edited" ? "RouteEdited" : "WeightsChanged"
-            case .rollback: reason = rule == "rollback-complete" ? "RolledBack" : "RollingBack"
+            case .rollback:
+                if rule == "rollback-complete" {
+                    reason = status.phase == .failed ? "RolloutFailed" : "RolledBack"
+                } else {
+                    reason = "RollingBack"
+                }
             case .promote:
                 switch rule {
                 case "promote-ignored": reason = "PromoteIgnored"
