@@ -99,9 +99,10 @@ struct InspectMetricsCommand: AsyncParsableCommand {
         commandName: "metrics",
         abstract: "Summarise a runtime /metrics scrape per model: queue, running, KV cache, TTFT, queue time, ITL.",
         discussion: """
-            Parses the Prometheus text format as real scrapes contain it, aggregates vLLM series per model_name \
-            over engines (V0 and V1 names), and computes p50/p95 from histogram buckets the way Prometheus' \
-            histogram_quantile does. A scrape without samples is reported as no data, never as zeros.
+            Parses the Prometheus text format as real scrapes contain it, recognises vLLM (V0 and V1 names, \
+            series aggregated per model_name over engines), SGLang (sglang:, model_name or name) and TGI (tgi_, \
+            one unnamed model, no TTFT histogram), and computes p50/p95 from histogram buckets the way \
+            Prometheus' histogram_quantile does. A scrape without samples is reported as no data, never as zeros.
             """
     )
 
