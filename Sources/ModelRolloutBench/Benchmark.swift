@@ -45,6 +45,9 @@ public struct PolicyResult: Sendable, Hashable {
     public var requestsToUnloadedPods: Double { mean { Double($0.requestsToUnloadedPods) } }
     public var timeouts: Double { mean { Double($0.timeouts) } }
     public var peakReplicas: Double { mean { Double($0.peakReplicas) } }
+    public var goodput: Double { mean(\.goodput) }
+    public var goodputPerGpuHour: Double { mean(\.goodputPerGpuHour) }
+    public var scalingActions: Double { mean { Double($0.scalingActions) } }
     /// Mean over the seeds that reached capacity; nil when none did.
     public var timeToCapacitySeconds: Double? {
         let reached = runs.compactMap(\.timeToCapacitySeconds)
@@ -127,9 +130,10 @@ public enum PolicyBenchmark {
         var runs: [RunMetrics]
     }
 
-    static func runSeed(scenario: Scenario, seed: UInt64, settings: BenchmarkSettings) -> SeedResult {
-        let workload = Workload.generate(
-            shape: scenario.shape, process: scenario.process, end: scenario.end, engine: settings.engine, seed: seed)
+    static func runSeed(scenario: Scenario, seed: UInt64, settings base: BenchmarkSettings) -> SeedResult {
+        var settings = base
+        settings.engine = scenario.engine(base.engine)
+        let workload = scenario.workload(engine: settings.engine, seed: seed)
         let baseline = baselineTTFTP95(scenario: scenario, workload: workload, seed: seed, settings: settings)
         let runs = settings.policies.filter { $0.applies(to: scenario) }.map { name in
             let sim = simulation(name, scenario: scenario, workload: workload, seed: seed, settings: settings)

@@ -3,6 +3,9 @@ import KubeCore
 
 /// The SLO of the benchmark: a request meets it when its first token arrives within this many seconds.
 public let sloTTFTSeconds = 2.0
+/// The decode part of the goodput SLO: a request counts as goodput when it met ``sloTTFTSeconds`` and its mean
+/// inter-token latency was at most this (NVIDIA Dynamo's planner benchmark measures goodput this way).
+public let sloMeanITLSeconds = 0.1
 
 /// What one run (one policy, one scenario, one seed) measured, over requests arriving in `[event, end)`.
 public struct RunMetrics: Sendable, Hashable, Codable {
@@ -28,6 +31,13 @@ public struct RunMetrics: Sendable, Hashable, Codable {
     /// For a rollout whose new revision got no request in the last ``backOnPreviousQuietSeconds`` of the run: the
     /// seconds from the event to its last request (the traffic is back on the previous revision); nil otherwise.
     public var backOnPreviousRevisionSeconds: Double?
+    /// SLO-qualified goodput: requests that completed with TTFT ≤ ``sloTTFTSeconds`` and mean inter-token latency
+    /// ≤ ``sloMeanITLSeconds``, per second of the window.
+    public var goodput: Double = 0
+    /// Those requests per GPU-hour of the window (the GPU-minutes above).
+    public var goodputPerGpuHour: Double = 0
+    /// Changes of a revision's desired replicas during the window (scaling activity).
+    public var scalingActions: Int = 0
     public var series: TimeSeries
 
     public static let backOnPreviousQuietSeconds = 120.0
@@ -39,6 +49,10 @@ public struct TimeSeries: Sendable, Hashable, Codable {
     public var replicaTimes: [Double]
     /// Pods (all phases) at each sample.
     public var replicas: [Double]
+    /// Model-ready pods at each sample.
+    public var modelReady: [Double] = []
+    /// Arrivals per second in the sample interval starting at each sample time.
+    public var demand: [Double] = []
     /// Start times of the TTFT windows, seconds.
     public var ttftTimes: [Double]
     /// p95 TTFT of the requests arriving in each window (NaN: no request).
@@ -77,12 +91,16 @@ extension Simulation {
         var values = [Float]()
         values.reserveCapacity(max(0, upper - lower))
         var withinSLO = 0
+        var good = 0
         var unloaded = 0
         var failed = 0
         for index in lower..<max(lower, upper) {
             let value = effectiveTTFT(index)
             values.append(value)
-            if Double(value) <= sloTTFTSeconds { withinSLO += 1 }
+            if Double(value) <= sloTTFTSeconds {
+                withinSLO += 1
+                if ttft[index] >= 0, Double(meanITL[index]) <= sloMeanITLSeconds { good += 1 }
+            }
             if routedToUnloaded[index] { unloaded += 1 }
             if !(ttft[index] >= 0) { failed += 1 }
         }
@@ -101,9 +119,13 @@ extension Simulation {
             ttftP95.append(ttftPercentile(95, from: t, to: min(t + TimeSeries.ttftWindow, end)))
             t += TimeSeries.ttftWindow
         }
-        let series = TimeSeries(
+        var series = TimeSeries(
             replicaTimes: samples.map(\.time), replicas: samples.map { Double($0.pods) }, ttftTimes: ttftTimes,
             ttftP95: ttftP95)
+        series.modelReady = samples.map { Double($0.modelReady) }
+        series.demand = samples.map {
+            Double(workload.count(from: $0.time, to: $0.time + Self.sampleInterval)) / Self.sampleInterval
+        }
         return RunMetrics(
             requests: values.count, ttftP50: percentileOfSorted(values, 50), ttftP95: percentileOfSorted(values, 95),
             ttftP99: percentileOfSorted(values, 99),
@@ -111,7 +133,10 @@ extension Simulation {
             requestsToUnloadedPods: unloaded, timeouts: failed, peakReplicas: peakReplicas,
             timeToCapacitySeconds: capacityReachedAt.map { $0 - start },
             newRevisionShare: requestsAfterEvent > 0 ? Double(requestsToNewRevision) / Double(requestsAfterEvent) : 0,
-            backOnPreviousRevisionSeconds: backOnPreviousRevisionSeconds(end: end), series: series)
+            backOnPreviousRevisionSeconds: backOnPreviousRevisionSeconds(end: end),
+            goodput: end > start ? Double(good) / (end - start) : 0,
+            goodputPerGpuHour: gpuSeconds > 0 ? Double(good) / (gpuSeconds / 3600) : 0, scalingActions: scalingActions,
+            series: series)
     }
 
     /// See ``RunMetrics/backOnPreviousRevisionSeconds``.

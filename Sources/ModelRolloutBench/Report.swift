@@ -45,6 +45,40 @@ public struct AcceptanceCheck: Sendable, Hashable {
                         "\(sec(naive.ttftP95)) vs \(sec(5 * baseline))", naive.ttftP95 >= 5 * baseline)
                 }
             }
+            if let replay = result.scenario.replay {
+                _ = replay
+                // Real traffic: the best goodput per GPU-hour of the causal policies, and an SLO no worse than
+                // theirs minus one point.
+                let causal = result.policies.filter { ![.oracle, .staticPeak, .modelrollout].contains($0.policy) }
+                if let best = causal.max(by: { $0.goodputPerGpuHour < $1.goodputPerGpuHour }) {
+                    add(
+                        name, "modelrollout goodputPerGpuHour ≥ every causal peer",
+                        "\(num(ours.goodputPerGpuHour, 0)) vs \(best.policy.rawValue) \(num(best.goodputPerGpuHour, 0))",
+                        ours.goodputPerGpuHour >= best.goodputPerGpuHour)
+                }
+                if let best = causal.max(by: { $0.sloAttainment < $1.sloAttainment }) {
+                    add(
+                        name, "modelrollout sloAttainment ≥ best causal peer − 0.01",
+                        "\(num(ours.sloAttainment, 4)) vs \(best.policy.rawValue) \(num(best.sloAttainment - 0.01, 4))",
+                        ours.sloAttainment >= best.sloAttainment - 0.01)
+                }
+                continue
+            }
+            if name == "ramp" || name == "surge" {
+                for baseline in [PolicyName.naive, .hpaCPU, .kedaQueue, .kpa, .aibrixPredictive] {
+                    guard let other = result.result(baseline) else { continue }
+                    add(
+                        name, "modelrollout sloAttainment ≥ \(baseline.rawValue)",
+                        "\(num(ours.sloAttainment, 4)) vs \(num(other.sloAttainment, 4))",
+                        ours.sloAttainment >= other.sloAttainment)
+                }
+                if name == "surge", let oracle = result.result(.oracle) {
+                    add(
+                        name, "modelrollout gpuMinutes ≤ 1.15 × oracle",
+                        "\(num(ours.gpuMinutes, 1)) vs \(num(1.15 * oracle.gpuMinutes, 1))",
+                        ours.gpuMinutes <= 1.15 * oracle.gpuMinutes)
+                }
+            }
             if name == "ramp" {
                 if let oracle = result.result(.oracle) {
                     add(
@@ -72,13 +106,6 @@ public struct AcceptanceCheck: Sendable, Hashable {
                         + (ours.capacityReachedSeeds < ours.runs.count
                             ? " (reached in \(ours.capacityReachedSeeds)/\(ours.runs.count) seeds)" : ""),
                     ttc.map { $0 <= limit } ?? false && ours.capacityReachedSeeds == ours.runs.count)
-                for baseline in [PolicyName.naive, .hpaCPU, .kedaQueue, .kpa] {
-                    guard let other = result.result(baseline) else { continue }
-                    add(
-                        name, "modelrollout sloAttainment ≥ \(baseline.rawValue)",
-                        "\(num(ours.sloAttainment, 4)) vs \(num(other.sloAttainment, 4))",
-                        ours.sloAttainment >= other.sloAttainment)
-                }
             }
             if result.scenario.badRevision != nil {
                 let seeds = ours.runs.count
@@ -98,7 +125,9 @@ public struct AcceptanceCheck: Sendable, Hashable {
                 }
                 continue
             }
-            if let oracle = result.result(.oracle) {
+            // Ramp and surge: GPU-minutes are what users pay, so a larger burst against a backlog is allowed when it
+            // pays for itself (issue 12); the peak limit holds elsewhere.
+            if name != "ramp", name != "surge", let oracle = result.result(.oracle) {
                 add(
                     name, "modelrollout peakReplicas ≤ oracle peak + 1",
                     "\(num(ours.peakReplicas, 1)) vs \(num(oracle.peakReplicas + 1, 1))",
@@ -170,6 +199,9 @@ extension BenchmarkReport {
                     "\"timeouts\": \(number(policy.timeouts, 1))",
                     "\"peakReplicas\": \(number(policy.peakReplicas, 1))",
                     "\"timeToCapacitySeconds\": \(policy.timeToCapacitySeconds.map { number($0, 1) } ?? "null")",
+                    "\"goodput\": \(number(policy.goodput, 4))",
+                    "\"goodputPerGpuHour\": \(number(policy.goodputPerGpuHour, 1))",
+                    "\"scalingActions\": \(number(policy.scalingActions, 1))",
                 ]
                 let badFields =
                     result.scenario.badRevision == nil
@@ -193,8 +225,8 @@ extension BenchmarkReport {
     }
 
     private static let columns = [
-        "policy", "TTFT p50", "TTFT p95", "TTFT p99", "SLO ≤2s", "GPU-min", "to unloaded", "timeouts", "peak",
-        "time to capacity",
+        "policy", "TTFT p50", "TTFT p95", "TTFT p99", "SLO ≤2s", "GPU-min", "goodput/s", "good/GPU-h",
+        "to unloaded", "timeouts", "peak", "scalings", "time to capacity",
     ]
 
     private func cells(_ policy: PolicyResult) -> [String] {
@@ -209,8 +241,9 @@ extension BenchmarkReport {
         }
         return [
             policy.policy.rawValue, sec(policy.ttftP50), sec(policy.ttftP95), sec(policy.ttftP99),
-            String(format: "%.1f %%", 100 * policy.sloAttainment), num(policy.gpuMinutes, 1),
-            num(policy.requestsToUnloadedPods, 1), num(policy.timeouts, 1), num(policy.peakReplicas, 1), ttc,
+            String(format: "%.1f %%", 100 * policy.sloAttainment), num(policy.gpuMinutes, 1), num(policy.goodput, 2),
+            num(policy.goodputPerGpuHour, 0), num(policy.requestsToUnloadedPods, 1), num(policy.timeouts, 1),
+            num(policy.peakReplicas, 1), num(policy.scalingActions, 1), ttc,
         ]
     }
 
@@ -317,6 +350,22 @@ extension BenchmarkReport {
         ]
         for policy in settings.policies {
             lines.append("- `\(policy.rawValue)`: \(policy.summary)")
+        }
+        let replays = scenarios.compactMap(\.scenario.replay)
+        if !replays.isEmpty {
+            var seen = Set<String>()
+            let notes = replays.map(\.trace).filter { seen.insert($0.name).inserted }.map(TraceAttribution.note)
+            lines += [
+                "",
+                "**Traces.** Arrivals and each request's prompt and output lengths come from the trace (replayed as "
+                    + "stated per scenario: compressed in time by the speed factor, arrivals thinned or duplicated by "
+                    + "the rate factor with the seed); per-replica throughput is computed from the trace's mean "
+                    + "lengths. Goodput counts requests with TTFT ≤ \(num(sloTTFTSeconds, 0)) s and mean inter-token "
+                    + "latency ≤ \(num(sloMeanITLSeconds * 1000, 0)) ms, per second of the window and per GPU-hour. "
+                    + "The engine model does not make prefill compete with decoding for compute, so prefill-heavy "
+                    + "traffic (the code trace: long prompts, short outputs) needs fewer replicas here than on real "
+                    + "GPUs. " + Set(notes).sorted().joined(separator: " "),
+            ]
         }
         for result in scenarios {
             lines += [

@@ -5,7 +5,7 @@ import Foundation
 public enum SVGPlot {
     static let colors: [PolicyName: String] = [
         .naive: "#d62728", .hpaCPU: "#ff7f0e", .kedaQueue: "#9467bd", .kpa: "#8c564b", .modelrollout: "#1f77b4",
-        .oracle: "#2ca02c", .staticPeak: "#7f7f7f",
+        .oracle: "#2ca02c", .staticPeak: "#7f7f7f", .aibrixPredictive: "#17becf", .canaryReadiness: "#bcbd22",
     ]
 
     /// The mean over seeds of each point (NaN points of a seed are skipped; NaN when all are).
@@ -116,6 +116,94 @@ public enum SVGPlot {
                 "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(color)\" "
                     + "stroke-width=\"\(widthAttr)\"/>")
             svg.append("<text x=\"\(f(lx + 30))\" y=\"\(f(ly + 4))\">\(escape(policy.policy.rawValue))</text>")
+        }
+        svg.append("</svg>")
+        return svg.joined(separator: "\n") + "\n"
+    }
+
+    /// Demand against model-ready capacity over time for `policies` (means over seeds): arrivals per second in
+    /// 60 s windows, and each policy's model-ready pods × the saturated throughput of one replica. `note` goes
+    /// under the title (e.g. a trace's attribution).
+    public static func capacityChart(
+        _ result: ScenarioResult, policies: [PolicyName], throughput: Double, note: String
+    ) -> String {
+        let width = 960.0
+        let height = 420.0
+        let left = 70.0
+        let right = 190.0
+        let top = 70.0
+        let plotHeight = height - top - 60
+        let plotWidth = width - left - right
+        let end = result.scenario.end
+        func x(_ t: Double) -> Double { left + plotWidth * min(max(t / end, 0), 1) }
+        func escape(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;")
+        }
+        let chosen = policies.compactMap { result.result($0) }
+        guard let reference = chosen.first?.runs.first else { return "" }
+        let times = reference.series.replicaTimes
+        // Demand smoothed over 60 s (6 samples), averaged over seeds.
+        let rawDemand = meanSeries(chosen[0].runs.map(\.series.demand))
+        let demand = rawDemand.indices.map { i in
+            let window = rawDemand[max(0, i - 5)...i].filter(\.isFinite)
+            return window.isEmpty ? Double.nan : window.reduce(0, +) / Double(window.count)
+        }
+        var capacities: [(PolicyName, [Double])] = []
+        for policy in chosen {
+            capacities.append((policy.policy, meanSeries(policy.runs.map(\.series.modelReady)).map { $0 * throughput }))
+        }
+        let highest = max(1, (demand + capacities.flatMap(\.1)).filter(\.isFinite).max() ?? 1)
+        let step = [1.0, 2, 5, 10, 20, 50, 100, 200, 500].first { highest / $0 <= 8 } ?? 1000
+        let yMax = (highest / step).rounded(.up) * step
+        func y(_ v: Double) -> Double { top + plotHeight * (1 - min(max(v / yMax, 0), 1)) }
+        var svg = [
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
+                + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
+            "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
+            "<text x=\"\(Int(left))\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\(escape(result.scenario.name)): "
+                + "demand vs model-ready capacity</text>",
+            "<text x=\"\(Int(left))\" y=\"40\" fill=\"#555\">capacity = model-ready pods × \(num(throughput, 1)) req/s "
+                + "(one saturated replica); demand = arrivals per second over 60 s; means over "
+                + "\(chosen[0].runs.count) seeds</text>",
+            "<text x=\"\(Int(left))\" y=\"56\" fill=\"#555\">\(escape(note))</text>",
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" "
+                + "stroke=\"#333\"/>",
+        ]
+        var tick = 0.0
+        while tick <= yMax + 1e-9 {
+            svg.append(
+                "<line x1=\"\(left)\" y1=\"\(f(y(tick)))\" x2=\"\(left + plotWidth)\" y2=\"\(f(y(tick)))\" "
+                    + "stroke=\"#e5e5e5\"/>")
+            svg.append("<text x=\"\(left - 6)\" y=\"\(f(y(tick) + 4))\" text-anchor=\"end\">\(num(tick, 0))</text>")
+            tick += step
+        }
+        svg.append(
+            "<text transform=\"translate(\(f(left - 52)),\(f(top + plotHeight / 2))) rotate(-90)\" "
+                + "text-anchor=\"middle\">requests per second</text>")
+        let timeStep = end <= 1200 ? 120.0 : end <= 3600 ? 300.0 : 600.0
+        var t = 0.0
+        while t <= end + 1e-9 {
+            svg.append(
+                "<text x=\"\(f(x(t)))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\">\(Int(t / 60)) min</text>")
+            t += timeStep
+        }
+        svg.append(polyline(times, demand, x, y, "#000", "1.5"))
+        var legend: [(String, String, String)] = [("demand", "#000", "1.5")]
+        for (policy, capacity) in capacities {
+            let color = colors[policy] ?? "#000"
+            let widthAttr = policy == .modelrollout ? "2.5" : "1.5"
+            svg.append(polyline(times, capacity, x, y, color, widthAttr))
+            legend.append(("\(policy.rawValue) capacity", color, widthAttr))
+        }
+        for (i, item) in legend.enumerated() {
+            let ly = top + 20 + Double(i) * 20
+            let lx = left + plotWidth + 16
+            svg.append(
+                "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(item.1)\" "
+                    + "stroke-width=\"\(item.2)\"/>")
+            svg.append("<text x=\"\(f(lx + 30))\" y=\"\(f(ly + 4))\">\(escape(item.0))</text>")
         }
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"

@@ -13,6 +13,40 @@ public struct BadRevision: Sendable, Hashable {
     }
 }
 
+/// A recorded trace replayed as a scenario's arrivals, compressed in time by `speed` and scaled in rate by
+/// `scale` (see ``Trace/replay(speed:scale:seed:)``).
+public struct TraceReplay: Sendable, Hashable {
+    public var trace: Trace
+    public var speed: Double
+    public var scale: Double
+
+    public init(trace: Trace, speed: Double = 1, scale: Double = 1) {
+        self.trace = trace
+        self.speed = speed
+        self.scale = scale
+    }
+
+    /// `as recorded`, `×4 speed`, `×4 speed, ×0.5 rate`.
+    public var label: String {
+        var parts: [String] = []
+        parts.append(speed == 1 ? "as recorded" : "×\(BenchFormat.factor(speed)) speed")
+        if scale != 1 { parts.append("×\(BenchFormat.factor(scale)) rate") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// One way a pod's cold start goes (e.g. a node with the image and weights cached), and its share of pods.
+public struct ColdStartPath: Sendable, Hashable {
+    public var share: Double
+    /// Mean cold start on this path, seconds.
+    public var seconds: Double
+
+    public init(share: Double, seconds: Double) {
+        self.share = share
+        self.seconds = seconds
+    }
+}
+
 /// One benchmark situation: the demand over time, the event the policies must handle, and the cold start.
 public struct Scenario: Sendable, Hashable {
     /// What happens at `eventTime`.
@@ -49,6 +83,11 @@ public struct Scenario: Sendable, Hashable {
     public var warmup: Double = 120
     /// For a rollout: the new revision is worse than the old one (nil: it serves like the old one).
     public var badRevision: BadRevision?
+    /// Arrivals and lengths from a recorded trace instead of `shape` and `process` (nil: synthetic).
+    public var replay: TraceReplay?
+    /// A mixture of cold-start paths each pod draws from (log-normal around the path's mean); empty: one path
+    /// around `coldStartSeconds`.
+    public var coldStartPaths: [ColdStartPath] = []
 
     public init(
         name: String, summary: String, event: Event, eventTime: Double, end: Double, shape: RateShape,
@@ -70,6 +109,61 @@ public struct Scenario: Sendable, Hashable {
         self.minReplicas = minReplicas
         self.maxReplicas = maxReplicas
         self.demandAfterEvent = demandAfterEvent
+    }
+
+    /// The engine of this scenario: `engine`, with the trace's mean prompt and output lengths for a replay (so
+    /// the per-replica throughput every policy sizes with is the trace's).
+    public func engine(_ engine: EngineModel) -> EngineModel {
+        guard let replay else { return engine }
+        var tuned = engine
+        let prompt = max(1, Int(replay.trace.meanPromptTokens.rounded()))
+        let output = max(1, Int(replay.trace.meanOutputTokens.rounded()))
+        tuned.promptTokens = prompt...prompt
+        tuned.outputTokens = output...output
+        return tuned
+    }
+
+    /// The arrivals of one seed: the replayed trace, or generated from `shape` and `process`.
+    public func workload(engine: EngineModel, seed: UInt64) -> Workload {
+        if let replay { return replay.trace.replay(speed: replay.speed, scale: replay.scale, seed: seed) }
+        return Workload.generate(shape: shape, process: process, end: end, engine: engine, seed: seed)
+    }
+
+    /// A scenario replaying a trace: the fleet starts sized for the first 5 minutes' demand at 80 % of a
+    /// replica's throughput (with the trace's lengths), metrics count from the end of those 5 minutes (of the
+    /// replayed time), cold start 4 minutes; `maxReplicas` 32.
+    public static func replaying(_ replay: TraceReplay, engine base: EngineModel = EngineModel()) -> Scenario {
+        let trace = replay.trace
+        let speed = replay.speed > 0 ? replay.speed : 1
+        let span = max(trace.duration / speed, 1)
+        var probe = Scenario(
+            name: "", summary: "", event: .demandChange, eventTime: 0, end: span, shape: .constant(0),
+            coldStartSeconds: 240, initialReplicas: 1, minReplicas: 1, demandAfterEvent: 0)
+        probe.replay = replay
+        let engine = probe.engine(base)
+        let workload = probe.workload(engine: engine, seed: 1)
+        let firstMinutes = min(300, span / 4)
+        let early = Double(workload.count(from: 0, to: firstMinutes)) / firstMinutes
+        var peak = 0.0
+        var t = 0.0
+        while t < span {
+            peak = max(peak, Double(workload.count(from: t, to: t + 60)) / 60)
+            t += 60
+        }
+        let throughput = engine.saturatedThroughput
+        let initial = max(1, Int((early / (0.8 * throughput) - 1e-9).rounded(.up)))
+        var scenario = Scenario(
+            name: "trace-\(trace.name)" + (speed == 1 ? "" : "-x\(BenchFormat.factor(speed))")
+                + (replay.scale == 1 ? "" : "-rate\(BenchFormat.factor(replay.scale))"),
+            summary: "\(trace.name) replayed \(replay.label): \(workload.count) requests over "
+                + "\(BenchFormat.duration(span)), peak \(BenchFormat.factor(peak)) req/s per minute, mean prompt "
+                + "\(Int(trace.meanPromptTokens)) / output \(Int(trace.meanOutputTokens)) tokens "
+                + "(\(BenchFormat.factor(throughput)) req/s per saturated replica); cold start 4 min",
+            event: .demandChange, eventTime: firstMinutes, end: span + 1e-3, shape: .constant(peak),
+            coldStartSeconds: 240, initialReplicas: initial, minReplicas: 1, maxReplicas: 32, demandAfterEvent: peak)
+        scenario.warmup = 0
+        scenario.replay = replay
+        return scenario
     }
 
     /// The scenarios of issue 4, in report order.
@@ -129,12 +223,37 @@ public struct Scenario: Sendable, Hashable {
                 demandAfterEvent: 2 * surgeBase),
             badRevision("bad-revision-slow", BadRevision(prefillFactor: 3), "has 3× slower prefill"),
             badRevision("bad-revision-errors", BadRevision(errorRate: 0.05), "fails 5 % of requests"),
+            coldStartMixture(surgeBase: surgeBase),
         ]
+    }
+}
+
+extension Scenario {
+    /// The surge with bimodal cold starts: 80 % of pods land on a node with the image and weights cached
+    /// (~60 s), 20 % on a cold node (~5 min).
+    static func coldStartMixture(surgeBase: Double) -> Scenario {
+        let paths = [ColdStartPath(share: 0.8, seconds: 60), ColdStartPath(share: 0.2, seconds: 300)]
+        let mean = paths.reduce(0) { $0 + $1.share * $1.seconds }
+        var scenario = Scenario(
+            name: "coldstart-mixture",
+            summary: "the surge (load ×2 at 10 min), cold starts bimodal: 80 % warm node ~60s, 20 % cold node ~5m",
+            event: .demandChange, eventTime: 600, end: 600 + 1800, shape: .step(base: surgeBase, factor: 2, at: 600),
+            coldStartSeconds: mean, initialReplicas: 3, minReplicas: 3, demandAfterEvent: 2 * surgeBase)
+        scenario.coldStartPaths = paths
+        return scenario
     }
 }
 
 /// Small formatting helpers shared by the reports.
 enum BenchFormat {
+    /// `4`, `0.5`, `2.25`: a factor without trailing zeros.
+    static func factor(_ value: Double) -> String {
+        var text = String(format: "%.2f", value)
+        while text.contains("."), text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+
     /// `90s`, `4m`, `5m12s`, `1h30m`.
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())

@@ -54,6 +54,10 @@ final class Simulation {
     /// NaN while unknown.
     private(set) var ttft: [Float]
     private(set) var routedToUnloaded: [Bool]
+    /// Mean inter-token latency per completed request (seconds; NaN until it completes).
+    private(set) var meanITL: [Float]
+    /// Changes of a revision's desired replicas at or after the scenario's event.
+    private(set) var scalingActions = 0
     private(set) var completedTotal = 0
     private(set) var peakReplicas = 0
     private(set) var activeReplicas = 0
@@ -96,6 +100,7 @@ final class Simulation {
         routingRandom = BenchRandom(seed: seed ^ 0x5EED_0F_2047)
         ttft = [Float](repeating: .nan, count: workload.count)
         routedToUnloaded = [Bool](repeating: false, count: workload.count)
+        meanITL = [Float](repeating: .nan, count: workload.count)
     }
 
     // MARK: - Cold starts
@@ -105,7 +110,20 @@ final class Simulation {
     func coldStart(ofPod index: Int) -> Double {
         var random = BenchRandom(seed: seed &* 0x9E37_79B9 ^ UInt64(index) &* 0xC2B2_AE3D_27D4_EB4F)
         let sigma = coldStarts.sigma
-        return random.logNormal(median: scenario.coldStartSeconds * exp(-sigma * sigma / 2), sigma: sigma)
+        var mean = scenario.coldStartSeconds
+        if !scenario.coldStartPaths.isEmpty {
+            // Which path this pod takes (a node with the image and weights cached, or a cold one).
+            var pick = random.unit() * scenario.coldStartPaths.reduce(0) { $0 + $1.share }
+            mean = scenario.coldStartPaths.last?.seconds ?? mean
+            for path in scenario.coldStartPaths {
+                if pick < path.share {
+                    mean = path.seconds
+                    break
+                }
+                pick -= path.share
+            }
+        }
+        return random.logNormal(median: mean * exp(-sigma * sigma / 2), sigma: sigma)
     }
 
     /// The index the next created pod gets.
@@ -152,6 +170,7 @@ final class Simulation {
     /// Sets a revision's desired replicas; pods are created or deleted at once (ReplicaSet rules).
     func setDesired(_ revision: Int, _ count: Int) {
         guard revisions.indices.contains(revision) else { return }
+        if max(0, count) != revisions[revision].desired, now >= scenario.eventTime { scalingActions += 1 }
         revisions[revision].desired = max(0, count)
         while revisions[revision].pods.count < revisions[revision].desired { createPod(revision: revision) }
         while revisions[revision].pods.count > revisions[revision].desired { deleteOnePod(revision: revision) }
@@ -445,7 +464,12 @@ final class Simulation {
 
     private func complete(pod: Int) {
         replicas[pod].advance(to: now, engine: engine)
-        _ = replicas[pod].popDecode()
+        if let entry = replicas[pod].popDecode() {
+            let r = Int(entry.request)
+            let firstToken = workload.arrivals[r] + Double(ttft[r])
+            let gaps = max(1, Int(workload.outputTokens[r]) - 1)
+            meanITL[r] = workload.outputTokens[r] > 1 ? Float(max(0, now - firstToken) / Double(gaps)) : 0
+        }
         replicas[pod].running -= 1
         replicas[pod].completed += 1
         completedTotal += 1

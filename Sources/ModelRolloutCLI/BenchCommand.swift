@@ -30,6 +30,17 @@ struct BenchPoliciesCommand: ParsableCommand {
             Scenarios: \(Scenario.all().map(\.name).joined(separator: ", ")).
             Policies:  \(PolicyName.allCases.map(\.rawValue).joined(separator: ", ")).
 
+            Real traffic: --trace FILE replays a request trace instead of the
+            synthetic scenarios (repeatable; add --scenario to run both): the Azure
+            LLM inference trace CSV (TIMESTAMP,ContextTokens,GeneratedTokens) or
+            JSONL with one {"timestamp": ms from start, "input_length": N,
+            "output_length": N} per line (other keys ignored). The trace's prompt
+            and output lengths drive prefill and decode; the fleet starts sized for
+            its first 5 minutes. --trace-speed K compresses time K-fold
+            (repeatable: one scenario per speed), --trace-scale K thins or
+            duplicates arrivals (per seed). A malformed line is an error naming the
+            line, or skipped and counted with --trace-skip-bad.
+
             Progress lines go to stderr, the tables and the acceptance relations of
             issue 4 to stdout. --json writes the results, --markdown the method and
             the tables (`make bench` pastes them into README.md), --plot one SVG
@@ -50,6 +61,24 @@ struct BenchPoliciesCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seeds per scenario (1...N).", valueName: "n"))
     var seeds: Int = 5
 
+    @Option(
+        name: .customLong("trace"),
+        help: ArgumentHelp("Replay this request trace (Azure CSV or JSONL; repeatable).", valueName: "file"))
+    var traces: [String] = []
+
+    @Option(
+        name: .customLong("trace-speed"),
+        help: ArgumentHelp("Compress the trace's time K-fold (repeatable; default 1: as recorded).", valueName: "K"))
+    var traceSpeeds: [Double] = []
+
+    @Option(
+        name: .customLong("trace-scale"),
+        help: ArgumentHelp("Scale the trace's arrival rate by K (thinning below 1, duplicating above).", valueName: "K"))
+    var traceScale: Double = 1
+
+    @Flag(name: .customLong("trace-skip-bad"), help: "Skip and count malformed trace lines instead of failing.")
+    var traceSkipBad = false
+
     @Option(help: ArgumentHelp("Write the results as JSON to this file.", valueName: "file"))
     var json: String?
 
@@ -66,6 +95,15 @@ struct BenchPoliciesCommand: ParsableCommand {
             throw ValidationError(
                 "unknown scenario '\(name)'; known: \(Scenario.all().map(\.name).joined(separator: ", "))")
         }
+        for speed in traceSpeeds where !(speed > 0 && speed <= 1000) {
+            throw ValidationError("--trace-speed must be above 0 and at most 1000 (got \(speed))")
+        }
+        guard traceScale > 0, traceScale <= 100 else {
+            throw ValidationError("--trace-scale must be above 0 and at most 100 (got \(traceScale))")
+        }
+        if traces.isEmpty, !traceSpeeds.isEmpty || traceScale != 1 || traceSkipBad {
+            throw ValidationError("--trace-speed, --trace-scale and --trace-skip-bad need --trace FILE")
+        }
         for name in policies where PolicyName(rawValue: name) == nil {
             throw ValidationError(
                 "unknown policy '\(name)'; known: \(PolicyName.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -74,9 +112,24 @@ struct BenchPoliciesCommand: ParsableCommand {
 
     func run() throws {
         var settings = BenchmarkSettings(seeds: seeds)
-        if !scenarios.isEmpty {
+        if !scenarios.isEmpty || !traces.isEmpty {
             let wanted = Set(scenarios)
             settings.scenarios = settings.scenarios.filter { wanted.contains($0.name) }
+        }
+        for path in traces {
+            let trace: Trace
+            do {
+                trace = try TraceReader.read(path: path, skipBad: traceSkipBad)
+            } catch let error as TraceError {
+                throw CLIError("cannot replay the trace: \(error)")
+            }
+            Console.error(
+                "trace \(trace.name): \(trace.count) requests over \(Int(trace.duration)) s"
+                    + (traceSkipBad ? ", \(trace.skippedLines) malformed lines skipped" : ""))
+            for speed in traceSpeeds.isEmpty ? [1] : traceSpeeds {
+                settings.scenarios.append(
+                    Scenario.replaying(TraceReplay(trace: trace, speed: speed, scale: traceScale), engine: settings.engine))
+            }
         }
         if !policies.isEmpty {
             let wanted = Set(policies)
@@ -98,6 +151,15 @@ struct BenchPoliciesCommand: ParsableCommand {
             for result in report.scenarios {
                 try write(
                     SVGPlot.chart(result), to: (plot as NSString).appendingPathComponent("\(result.scenario.name).svg"))
+                if let replay = result.scenario.replay {
+                    let chart = SVGPlot.capacityChart(
+                        result, policies: [.modelrollout, .kedaQueue, .oracle],
+                        throughput: result.scenario.engine(settings.engine).saturatedThroughput,
+                        note: TraceAttribution.note(for: replay.trace))
+                    try write(
+                        chart,
+                        to: (plot as NSString).appendingPathComponent("\(result.scenario.name)-capacity.svg"))
+                }
             }
         }
     }

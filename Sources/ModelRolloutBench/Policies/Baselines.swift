@@ -40,6 +40,7 @@ final class DeploymentPolicy: BenchPolicy {
         case cpu(HorizontalPodAutoscaler)
         case queue(HorizontalPodAutoscaler)
         case kpa(KnativeAutoscaler)
+        case predictive(HorizontalPodAutoscaler, LinearForecast)
     }
 
     let name: String
@@ -72,6 +73,10 @@ final class DeploymentPolicy: BenchPolicy {
             firstEvaluation = 7.5
         case .kedaQueue:
             scaler = .queue(hpa)
+            period = HorizontalPodAutoscaler.syncPeriod
+            firstEvaluation = 7.5
+        case .aibrixPredictive:
+            scaler = .predictive(hpa, LinearForecast())
             period = HorizontalPodAutoscaler.syncPeriod
             firstEvaluation = 7.5
         case .kpa:
@@ -108,6 +113,9 @@ final class DeploymentPolicy: BenchPolicy {
         case .queue(var hpa):
             hpa.recommendations = [(0, initialReplicas)]
             scaler = .queue(hpa)
+        case .predictive(var hpa, let forecast):
+            hpa.recommendations = [(0, initialReplicas)]
+            scaler = .predictive(hpa, forecast)
         default: break
         }
     }
@@ -133,6 +141,19 @@ final class DeploymentPolicy: BenchPolicy {
                 ? current : Int((Double(waiting) / Self.waitingTarget - 1e-9).rounded(.up))
             deployment.replicas = hpa.behave(raw: raw, current: current, now: sim.now)
             scaler = .queue(hpa)
+        case .predictive(var hpa, var forecast):
+            let target = 0.7 * Double(sim.engine.concurrencyLimit)
+            let concurrency = Double(sim.inFlight())
+            let reactiveRaw = HorizontalPodAutoscaler.replicas(
+                ratio: concurrency / (target * Double(max(current, 1))), count: max(current, 1), current: current)
+            let reactive = hpa.behave(raw: reactiveRaw, current: current, now: sim.now)
+            forecast.record(time: sim.now, value: concurrency)
+            var desired = reactive
+            if let predicted = forecast.predict(at: sim.now + LinearForecast.horizon) {
+                desired = max(desired, Int((predicted / target - 1e-9).rounded(.up)))
+            }
+            deployment.replicas = min(max(desired, sim.scenario.minReplicas), sim.scenario.maxReplicas)
+            scaler = .predictive(hpa, forecast)
         case .kpa(var kpa):
             var ready = 0
             for id in deployment.pods(sim) where sim.replicas[id].modelLoaded { ready += 1 }
@@ -185,6 +206,38 @@ final class DeploymentPolicy: BenchPolicy {
         if (ratio > 1) != (adjusted > 1) || abs(adjusted - 1) <= HorizontalPodAutoscaler.tolerance { return current }
         let count = ratio > 1 ? total : readyCount + missing
         return Int((adjusted * Double(count) - 1e-9).rounded(.up))
+    }
+}
+
+/// A straight line fitted (least squares) to the samples of the last ``window`` seconds, read at a fixed
+/// ``horizon`` ahead and clamped to [0, ``clamp`` × the window's mean].
+struct LinearForecast {
+    static let window = 60.0
+    static let horizon = 120.0
+    static let clamp = 4.0
+
+    var samples: [(time: Double, value: Double)] = []
+
+    mutating func record(time: Double, value: Double) {
+        samples.append((time, value))
+        samples.removeAll { time - $0.time > Self.window }
+    }
+
+    /// The fitted value at `time`; nil with fewer than two samples.
+    func predict(at time: Double) -> Double? {
+        guard samples.count >= 2 else { return nil }
+        let n = Double(samples.count)
+        let meanT = samples.reduce(0) { $0 + $1.time } / n
+        let meanV = samples.reduce(0) { $0 + $1.value } / n
+        var covariance = 0.0
+        var variance = 0.0
+        for sample in samples {
+            covariance += (sample.time - meanT) * (sample.value - meanV)
+            variance += (sample.time - meanT) * (sample.time - meanT)
+        }
+        let slope = variance > 0 ? covariance / variance : 0
+        let value = meanV + slope * (time - meanT)
+        return min(max(0, value), Self.clamp * meanV)
     }
 }
 

@@ -30,6 +30,7 @@ public enum PolicyName: String, CaseIterable, Sendable, Hashable, Codable {
     case hpaCPU = "hpa-cpu"
     case kedaQueue = "keda-queue"
     case kpa
+    case aibrixPredictive = "aibrix-predictive"
     case canaryReadiness = "canary-readiness"
     case modelrollout
     case oracle
@@ -55,6 +56,12 @@ public enum PolicyName: String, CaseIterable, Sendable, Hashable, Codable {
         case .kpa:
             "Knative KPA on in-flight concurrency (target 70 % of 64), 60 s stable / 6 s panic windows, "
                 + "panic at 2×, 2 s tick, scale-down at most ÷2 per tick; model-level readiness; rolling update"
+        case .aibrixPredictive:
+            "AIBrix-style predictive autoscaling: every 15 s a reactive target from in-flight concurrency "
+                + "(target 70 % of 64 per pod, HPA tolerance and 300 s scale-down stabilisation), and a least-squares "
+                + "line over the last 60 s of concurrency samples projected a fixed 120 s ahead, clamped to ≤ 4× the "
+                + "window's mean, used only as a floor (it never scales down); model-level readiness; rolling update "
+                + "(the predictive mode as AIBrix documents it: linear fit, fixed horizon, floor)"
         case .canaryReadiness:
             "readiness-only canary (Argo Rollouts / Flagger without analysis): 10 % for 2 min, 50 % for 5 min, "
                 + "100 %; canary scaled to its step's share of the fleet, weight set once its pods are Ready "
