@@ -33,7 +33,7 @@ func shortRollout() -> Scenario {
         #expect(c.json() != a)
     }
 
-    @Test func jsonHasExactlyTheFieldsOfIssue4() throws {
+    @Test func jsonHasExactlyTheFieldsOfIssues4And12() throws {
         let report = PolicyBenchmark.run(
             BenchmarkSettings(scenarios: [shortRollout()], policies: [.naive, .modelrollout], seeds: 1))
         let data = Data(report.json().utf8)
@@ -47,9 +47,20 @@ func shortRollout() -> Scenario {
         #expect(
             Set(policies[0].keys) == [
                 "name", "seeds", "ttftP50", "ttftP95", "ttftP99", "sloAttainment", "gpuMinutes",
-                "requestsToUnloadedPods", "timeouts", "peakReplicas", "timeToCapacitySeconds",
+                "requestsToUnloadedPods", "timeouts", "peakReplicas", "timeToCapacitySeconds", "goodput",
+                "goodputPerGpuHour", "scalingActions",
             ])
         #expect(policies[1]["requestsToUnloadedPods"] as? Double == 0)
+        // Goodput is at most the SLO share of the arrivals, and per GPU-hour consistent with the GPU-minutes.
+        for policy in policies {
+            let goodput = policy["goodput"] as? Double ?? -1
+            let perGpuHour = policy["goodputPerGpuHour"] as? Double ?? -1
+            let gpuMinutes = policy["gpuMinutes"] as? Double ?? 0
+            #expect(goodput > 0)
+            #expect(perGpuHour > 0)
+            let window = report.scenarios[0].scenario.end - report.scenarios[0].scenario.eventTime
+            #expect(abs(goodput * window / (gpuMinutes / 60) - perGpuHour) / perGpuHour < 0.02)
+        }
         #expect((policies[0]["requestsToUnloadedPods"] as? Double ?? 0) > 0)
     }
 

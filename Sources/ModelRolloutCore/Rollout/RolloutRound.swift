@@ -504,8 +504,15 @@ public enum RolloutRound {
                 name: pod.name, phase: phase, ageSeconds: pod.createdAt.map { now.timeIntervalSince($0) } ?? 0,
                 running: sample?.running, waiting: sample?.waiting)
         }
+        let current = fleet.reduce(0) { $0 + $1.desiredReplicas }
+        if state.lastEvaluation == nil, state.memory.recommendations.isEmpty {
+            // The first evaluation (the controller started, or the stable revision changed): the current size
+            // counts as a recommendation, so nothing is scaled down before `scaleDownDelay` of evidence, whatever
+            // the first, noisy rate estimate says (as the HPA seeds its stabilisation window).
+            state.memory.recommendations.append(.init(time: time, replicas: current))
+        }
         let input = AutoscalerInput(
-            time: time, spec: spec.autoscaling, currentReplicas: fleet.reduce(0) { $0 + $1.desiredReplicas },
+            time: time, spec: spec.autoscaling, currentReplicas: current,
             replicas: replicas, arrivalRate: samples.isEmpty ? nil : state.arrivals.rate,
             arrivalTrend: state.arrivals.trend, measuredThroughput: state.throughput.throughput,
             coldStartSeconds: coldStart, memory: state.memory)
