@@ -2,7 +2,7 @@
 #
 #   make demo   a model revision under load: ModelRollout vs a plain rolling update, in-process (see README)
 #   make test   unit and integration tests, then real-client conformance (kubectl 1.32 and 1.37, Python client)
-#   make bench  benchmarks (release build)
+#   make bench  benchmarks (release build; replays the Azure traces in $(TRACES) when present)
 #   make chaos  the fault suite: kill -9, failover, API faults, edits, hostile specs (~15 min; not in make test)
 #
 # Everything the targets need is installed here when missing: a Python virtualenv (.venv) with kubectl 1.37
@@ -17,6 +17,8 @@ VENV_PYTHON := $(VENV)/bin/python
 KUBECTL_132 := $(shell command -v kubectl 2>/dev/null || command -v kubectl.1.32 2>/dev/null || \
 	ls /usr/lib/google-cloud-sdk/bin/kubectl.1.32 2>/dev/null)
 BIN := .build/debug/modelrollout
+# The real request traces `make bench` replays (Azure LLM inference 2023, CC BY 4.0); not part of the repository.
+TRACES ?= ../shared/traces
 
 .PHONY: all build test unit conformance demo sim bench chaos tools clean help
 
@@ -68,6 +70,14 @@ bench:
 	.build/release/modelrollout bench --seeds 5 --json .build/bench-policies.json \
 		--markdown .build/bench-policies.md --plot .build/bench-plots
 	scripts/update-readme-bench.sh .build/bench-policies.md README.md bench-policies
+	@if [ -f "$(TRACES)/azure-llm-inference-2023-conv.csv" ] && [ -f "$(TRACES)/azure-llm-inference-2023-code.csv" ]; then \
+		.build/release/modelrollout bench --trace $(TRACES)/azure-llm-inference-2023-code.csv \
+			--trace $(TRACES)/azure-llm-inference-2023-conv.csv --trace-speed 1 --trace-speed 4 --seeds 3 \
+			--json .build/bench-traces.json --markdown .build/bench-traces.md --plot docs/bench && \
+		scripts/update-readme-bench.sh .build/bench-traces.md README.md bench-traces; \
+	else \
+		echo "make bench: the Azure traces are not in $(TRACES) (see ../shared/traces/README.md); trace replays skipped"; \
+	fi
 
 # The fault suite runs the real controller binary against the emulated cluster under load (Tests/EndToEndTests/
 # ChaosTests.swift); MODELROLLOUT_CHAOS_SEED replays a run.

@@ -17,7 +17,8 @@ import Testing
         }
         let settings = BenchmarkSettings(
             scenarios: scenarios,
-            policies: [.naive, .hpaCPU, .kedaQueue, .kpa, .canaryReadiness, .modelrollout, .oracle], seeds: 1)
+            policies: [.naive, .hpaCPU, .kedaQueue, .kpa, .aibrixPredictive, .canaryReadiness, .modelrollout, .oracle],
+            seeds: 1)
         let report = PolicyBenchmark.run(settings)
         let checks = AcceptanceCheck.evaluate(report)
         #expect(checks.count >= 20)
@@ -27,6 +28,9 @@ import Testing
         }
         // Every known gap is still measured (its relation is evaluated and reported).
         let keys = Set(checks.map { "\($0.scenario)|\($0.requirement)" })
-        for gap in AcceptanceCheck.knownGaps.keys { #expect(keys.contains(gap), "gap no longer measured: \(gap)") }
+        // (The trace gaps need ../shared/traces and `make bench`; the synthetic ones are measured here.)
+        for gap in AcceptanceCheck.knownGaps.keys where !gap.hasPrefix("trace-") {
+            #expect(keys.contains(gap), "gap no longer measured: \(gap)")
+        }
     }
 }
