@@ -70,7 +70,8 @@ bench:
 	.build/release/modelrollout bench --seeds 5 --json .build/bench-policies.json \
 		--markdown .build/bench-policies.md --plot .build/bench-plots
 	scripts/update-readme-bench.sh .build/bench-policies.md README.md bench-policies
-	@if [ -f "$(TRACES)/azure-llm-inference-2023-conv.csv" ] && [ -f "$(TRACES)/azure-llm-inference-2023-code.csv" ]; then \
+	@if [ -f "$(TRACES)/azure-llm-inference-2023-conv.csv" ] && \
+		[ -f "$(TRACES)/azure-llm-inference-2023-code.csv" ]; then \
 		.build/release/modelrollout bench --trace $(TRACES)/azure-llm-inference-2023-code.csv \
 			--trace $(TRACES)/azure-llm-inference-2023-conv.csv --trace-speed 1 --trace-speed 4 --seeds 3 \
 			--json .build/bench-traces.json --markdown .build/bench-traces.md --plot docs/bench && \

@@ -72,7 +72,8 @@ public struct AcceptanceCheck: Sendable, Hashable {
                 if let best = causal.max(by: { $0.goodputPerGpuHour < $1.goodputPerGpuHour }) {
                     add(
                         name, "modelrollout goodputPerGpuHour ≥ every causal peer",
-                        "\(num(ours.goodputPerGpuHour, 0)) vs \(best.policy.rawValue) \(num(best.goodputPerGpuHour, 0))",
+                        "\(num(ours.goodputPerGpuHour, 0)) vs \(best.policy.rawValue) "
+                            + num(best.goodputPerGpuHour, 0),
                         ours.goodputPerGpuHour >= best.goodputPerGpuHour)
                 }
                 if let best = causal.max(by: { $0.sloAttainment < $1.sloAttainment }) {

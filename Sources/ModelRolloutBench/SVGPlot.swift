@@ -110,12 +110,10 @@ public enum SVGPlot {
                     first.series.ttftTimes.map { $0 + TimeSeries.ttftWindow / 2 }, ttft, x, yTTFT, color, widthAttr))
             let pods = meanSeries(policy.runs.map(\.series.replicas))
             svg.append(polyline(first.series.replicaTimes, pods, x, yPods, color, widthAttr))
-            let ly = top + 20 + Double(i) * 20
-            let lx = left + plotWidth + 16
             svg.append(
-                "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(color)\" "
-                    + "stroke-width=\"\(widthAttr)\"/>")
-            svg.append("<text x=\"\(f(lx + 30))\" y=\"\(f(ly + 4))\">\(escape(policy.policy.rawValue))</text>")
+                legendEntry(
+                    x: left + plotWidth + 16, y: top + 20 + Double(i) * 20, label: escape(policy.policy.rawValue),
+                    color: color, width: widthAttr))
         }
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"
@@ -164,7 +162,8 @@ public enum SVGPlot {
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
             "<text x=\"\(Int(left))\" y=\"22\" font-size=\"15\" font-weight=\"bold\">\(escape(result.scenario.name)): "
                 + "demand vs model-ready capacity</text>",
-            "<text x=\"\(Int(left))\" y=\"40\" fill=\"#555\">capacity = model-ready pods × \(num(throughput, 1)) req/s "
+            "<text x=\"\(Int(left))\" y=\"40\" fill=\"#555\">capacity = model-ready pods × "
+                + "\(num(throughput, 1)) req/s "
                 + "(one saturated replica); demand = arrivals per second over 60 s; means over "
                 + "\(chosen[0].runs.count) seeds</text>",
             "<text x=\"\(Int(left))\" y=\"56\" fill=\"#555\">\(escape(note))</text>",
@@ -186,7 +185,8 @@ public enum SVGPlot {
         var t = 0.0
         while t <= end + 1e-9 {
             svg.append(
-                "<text x=\"\(f(x(t)))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\">\(Int(t / 60)) min</text>")
+                "<text x=\"\(f(x(t)))\" y=\"\(f(top + plotHeight + 18))\" text-anchor=\"middle\">"
+                    + "\(Int(t / 60)) min</text>")
             t += timeStep
         }
         svg.append(polyline(times, demand, x, y, "#000", "1.5"))
@@ -198,18 +198,22 @@ public enum SVGPlot {
             legend.append(("\(policy.rawValue) capacity", color, widthAttr))
         }
         for (i, item) in legend.enumerated() {
-            let ly = top + 20 + Double(i) * 20
-            let lx = left + plotWidth + 16
             svg.append(
-                "<line x1=\"\(f(lx))\" y1=\"\(f(ly))\" x2=\"\(f(lx + 24))\" y2=\"\(f(ly))\" stroke=\"\(item.1)\" "
-                    + "stroke-width=\"\(item.2)\"/>")
-            svg.append("<text x=\"\(f(lx + 30))\" y=\"\(f(ly + 4))\">\(escape(item.0))</text>")
+                legendEntry(
+                    x: left + plotWidth + 16, y: top + 20 + Double(i) * 20, label: escape(item.0), color: item.1,
+                    width: item.2))
         }
         svg.append("</svg>")
         return svg.joined(separator: "\n") + "\n"
     }
 
     private static func f(_ v: Double) -> String { String(format: "%.1f", v) }
+
+    /// One legend line: a short stroke in the series' colour and width, then its (escaped) label.
+    private static func legendEntry(x: Double, y: Double, label: String, color: String, width: String) -> String {
+        "<line x1=\"\(f(x))\" y1=\"\(f(y))\" x2=\"\(f(x + 24))\" y2=\"\(f(y))\" stroke=\"\(color)\" "
+            + "stroke-width=\"\(width)\"/>\n<text x=\"\(f(x + 30))\" y=\"\(f(y + 4))\">\(label)</text>"
+    }
 
     private static func polyline(
         _ times: [Double], _ values: [Double], _ x: (Double) -> Double, _ y: (Double) -> Double, _ color: String,

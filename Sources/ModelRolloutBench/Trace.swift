@@ -123,7 +123,8 @@ public enum TraceReader {
                 guard header == ["timestamp", "contexttokens", "generatedtokens"] else {
                     throw TraceError(
                         file: file, line: lineNumber,
-                        reason: "expected the header TIMESTAMP,ContextTokens,GeneratedTokens, found \"\(line.prefix(80))\"")
+                        reason: "expected the header TIMESTAMP,ContextTokens,GeneratedTokens, found "
+                            + "\"\(line.prefix(80))\"")
                 }
                 continue
             }
@@ -134,7 +135,8 @@ public enum TraceReader {
                 if skipBad {
                     skipped += 1
                 } else {
-                    throw TraceError(file: file, line: lineNumber, reason: reason.message + " (--trace-skip-bad skips it)")
+                    throw TraceError(
+                        file: file, line: lineNumber, reason: reason.message + " (--trace-skip-bad skips it)")
                 }
             }
         }
@@ -159,7 +161,8 @@ public enum TraceReader {
     static func tokens(_ text: Substring, _ what: String) -> Result<Int32, LineProblem> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let value = Int(trimmed), value >= 0, value <= maxTokens else {
-            return .failure(LineProblem(message: "\(what) \"\(trimmed.prefix(40))\" is not a token count (0…\(maxTokens))"))
+            return .failure(
+                LineProblem(message: "\(what) \"\(trimmed.prefix(40))\" is not a token count (0…\(maxTokens))"))
         }
         return .success(Int32(value))
     }
@@ -195,10 +198,12 @@ public enum TraceReader {
         guard line.first(where: { !$0.isWhitespace }) == "{",
             let record = try? JSONDecoder().decode(JSONRecord.self, from: Data(line.utf8))
         else {
-            return .failure(LineProblem(message: "not a JSON object with numeric timestamp, input_length, output_length"))
+            return .failure(
+                LineProblem(message: "not a JSON object with numeric timestamp, input_length, output_length"))
         }
         guard let ms = record.timestamp, ms.isFinite, ms >= 0 else {
-            return .failure(LineProblem(message: "\"timestamp\" (milliseconds from the start, ≥ 0) is missing or invalid"))
+            return .failure(
+                LineProblem(message: "\"timestamp\" (milliseconds from the start, ≥ 0) is missing or invalid"))
         }
         var lengths: [Int32] = []
         for (key, value) in [("input_length", record.inputLength), ("output_length", record.outputLength)] {

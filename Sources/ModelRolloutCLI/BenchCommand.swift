@@ -73,7 +73,8 @@ struct BenchPoliciesCommand: ParsableCommand {
 
     @Option(
         name: .customLong("trace-scale"),
-        help: ArgumentHelp("Scale the trace's arrival rate by K (thinning below 1, duplicating above).", valueName: "K"))
+        help: ArgumentHelp(
+            "Scale the trace's arrival rate by K (thinning below 1, duplicating above).", valueName: "K"))
     var traceScale: Double = 1
 
     @Flag(name: .customLong("trace-skip-bad"), help: "Skip and count malformed trace lines instead of failing.")
@@ -127,8 +128,8 @@ struct BenchPoliciesCommand: ParsableCommand {
                 "trace \(trace.name): \(trace.count) requests over \(Int(trace.duration)) s"
                     + (traceSkipBad ? ", \(trace.skippedLines) malformed lines skipped" : ""))
             for speed in traceSpeeds.isEmpty ? [1] : traceSpeeds {
-                settings.scenarios.append(
-                    Scenario.replaying(TraceReplay(trace: trace, speed: speed, scale: traceScale), engine: settings.engine))
+                let replay = TraceReplay(trace: trace, speed: speed, scale: traceScale)
+                settings.scenarios.append(Scenario.replaying(replay, engine: settings.engine))
             }
         }
         if !policies.isEmpty {

@@ -11,18 +11,10 @@ import Testing
 
     static func log(_ runtime: SimRuntime, failure: VLLMFailure? = nil, tp: Int = 1) -> (String, [VLLMStartupStep]) {
         let options = VLLMLaunchOptions(model: "org/model", servedModelName: "served", tensorParallelSize: tp)
-        let steps: [VLLMStartupStep]
-        if runtime == .vllm {
-            steps = VLLMStartupScript(
-                options: options, version: .modern, loadSeconds: 90, downloadSeconds: 30, engineInitSeconds: 5,
-                weightsGiB: 15, port: 8000, failure: failure
-            ).steps()
-        } else {
-            steps = OtherRuntimeStartupScript(
-                runtime: runtime, options: options, loadSeconds: 90, downloadSeconds: 30, engineInitSeconds: 5,
-                weightsGiB: 15, port: 8000, failure: failure
-            ).steps()
-        }
+        let steps = VLLMStartupScript(
+            options: options, version: .modern, loadSeconds: 90, downloadSeconds: 30, engineInitSeconds: 5,
+            weightsGiB: 15, port: 8000, failure: failure, runtime: runtime
+        ).steps()
         let formatter = VLLMLogFormatter(
             version: .modern, apiServerPID: 1, engineCorePID: 201, workerPIDBase: 301, tensorParallelSize: tp,
             runtime: runtime)

@@ -132,29 +132,30 @@ extension VLLMLogFormatter {
 
 /// The startup of a simulated SGLang or TGI server: the lines the real server prints from launch to serving
 /// (or to its failure), with the same load and engine-init waits as the vLLM script.
-struct OtherRuntimeStartupScript {
-    var runtime: SimRuntime
-    var options: VLLMLaunchOptions
-    var loadSeconds: Double
-    var downloadSeconds: Double
-    var engineInitSeconds: Double
-    var weightsGiB: Double
-    var port: Int
-    var failure: VLLMFailure?
-
-    func steps() -> [VLLMStartupStep] {
-        runtime == .tgi ? tgi() : sglang()
-    }
-
+extension VLLMStartupScript {
     private func record(_ process: VLLMProcess, _ message: String, level: String = "INFO", target: String = "")
         -> VLLMLogRecord
     {
         VLLMLogRecord(process: process, level: level, file: target, line: 0, message: message)
     }
 
+    /// SGLang's scheduler dying of `cause` (the exception's line) after `wait` seconds, and the process exiting.
+    private func sglangCrash(after wait: Double, _ cause: String) -> [VLLMStartupStep] {
+        let scheduler = VLLMProcess.worker(rank: 0)
+        return [
+            .wait(wait),
+            .log([
+                record(scheduler, "Scheduler hit an exception: Traceback (most recent call last):", level: "ERROR"),
+                record(scheduler, cause, level: "ERROR"),
+                record(.apiServer, "Received sigquit from a child process. It usually means the child failed."),
+            ]),
+            .exit(1),
+        ]
+    }
+
     private var ranks: [VLLMProcess] { (0..<max(1, options.tensorParallelSize)).map { .worker(rank: $0) } }
 
-    private func sglang() -> [VLLMStartupStep] {
+    func sglangSteps() -> [VLLMStartupStep] {
         let model = options.model
         let served = options.servedModelID
         let tp = max(1, options.tensorParallelSize)
@@ -170,17 +171,11 @@ struct OtherRuntimeStartupScript {
             .log(ranks.map { record($0, "Load weight begin. avail mem=78.50 GB") }),
         ]
         if failure == .hubUnauthorized {
-            steps.append(.wait(1))
-            steps.append(.log([
-                record(.worker(rank: 0), "Scheduler hit an exception: Traceback (most recent call last):", level: "ERROR"),
-                record(
-                    .worker(rank: 0),
-                    "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
-                        + "https://huggingface.co/\(model)/resolve/main/config.json", level: "ERROR"),
-                record(.apiServer, "Received sigquit from a child process. It usually means the child failed."),
-            ]))
-            steps.append(.exit(1))
             return steps
+                + sglangCrash(
+                    after: 1,
+                    "requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: "
+                        + "https://huggingface.co/\(model)/resolve/main/config.json")
         }
         steps.append(.wait(max(0, loadSeconds)))
         let perRank = weightsGiB / Double(tp)
@@ -193,17 +188,11 @@ struct OtherRuntimeStartupScript {
                         + "avail mem=%.2f GB, mem usage=%.2f GB.", took, 78.5 - perRank, perRank))
         }))
         if failure == .cudaOutOfMemory {
-            steps.append(.wait(min(3, max(0.5, engineInitSeconds / 3))))
-            steps.append(.log([
-                record(.worker(rank: 0), "Scheduler hit an exception: Traceback (most recent call last):", level: "ERROR"),
-                record(
-                    .worker(rank: 0),
-                    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
-                        + "capacity of 79.19 GiB of which 1.21 GiB is free.", level: "ERROR"),
-                record(.apiServer, "Received sigquit from a child process. It usually means the child failed."),
-            ]))
-            steps.append(.exit(1))
             return steps
+                + sglangCrash(
+                    after: min(3, max(0.5, engineInitSeconds / 3)),
+                    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
+                        + "capacity of 79.19 GiB of which 1.21 GiB is free.")
         }
         steps.append(.wait(max(0, engineInitSeconds)))
         steps.append(.log([
@@ -225,7 +214,7 @@ struct OtherRuntimeStartupScript {
         return steps
     }
 
-    private func tgi() -> [VLLMStartupStep] {
+    func tgiSteps() -> [VLLMStartupStep] {
         let model = options.model
         let launcher = "text_generation_launcher"
         let shards = ranks.indices
@@ -257,7 +246,8 @@ struct OtherRuntimeStartupScript {
             [record(.apiServer, "Successfully downloaded weights for \(model)", target: "download: " + launcher)]
                 + shards.map { record(.apiServer, "Starting shard rank=\($0)", target: "shard-manager: " + launcher) }
                 + shards.map {
-                    record(.apiServer, "Waiting for shard to be ready... rank=\($0)", target: "shard-manager: " + launcher)
+                    record(
+                        .apiServer, "Waiting for shard to be ready... rank=\($0)", target: "shard-manager: " + launcher)
                 }))
         steps.append(.wait(max(0, loadSeconds - download)))
         if failure == .cudaOutOfMemory {

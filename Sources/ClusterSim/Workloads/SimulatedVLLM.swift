@@ -106,17 +106,12 @@ public actor SimulatedVLLM {
     public func start() {
         guard phase == .notStarted else { return }
         setPhase(.loading)
-        let c = configuration
-        let steps =
-            c.runtime == .vllm
-            ? VLLMStartupScript(
-                options: c.options, version: c.version, loadSeconds: c.loadSeconds, downloadSeconds: c.downloadSeconds,
-                engineInitSeconds: c.engineInitSeconds, weightsGiB: c.weightsGiB, port: c.port, failure: c.failure
-            ).steps()
-            : OtherRuntimeStartupScript(
-                runtime: c.runtime, options: c.options, loadSeconds: c.loadSeconds, downloadSeconds: c.downloadSeconds,
-                engineInitSeconds: c.engineInitSeconds, weightsGiB: c.weightsGiB, port: c.port, failure: c.failure
-            ).steps()
+        let steps = VLLMStartupScript(
+            options: configuration.options, version: configuration.version, loadSeconds: configuration.loadSeconds,
+            downloadSeconds: configuration.downloadSeconds, engineInitSeconds: configuration.engineInitSeconds,
+            weightsGiB: configuration.weightsGiB, port: configuration.port, failure: configuration.failure,
+            runtime: configuration.runtime
+        ).steps()
         startupTask = Task { await self.run(steps) }
     }
 

@@ -63,7 +63,8 @@ struct VLLMRequestHandler: Sendable {
             "group": nil, "is_blocking": false,
         ]
         let card: JSONValue = [
-            "id": .string(id), "object": "model", "created": created, "owned_by": .string(Self.owner(configuration.runtime)),
+            "id": .string(id), "object": "model", "created": created,
+            "owned_by": .string(Self.owner(configuration.runtime)),
             "root": .string(configuration.options.model), "parent": nil,
             "max_model_len": .int(Int64(configuration.options.maxModelLen ?? 8192)), "permission": [permission],
         ]

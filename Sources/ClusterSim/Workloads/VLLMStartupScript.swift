@@ -107,10 +107,20 @@ struct VLLMStartupScript {
     var weightsGiB: Double
     var port: Int
     var failure: VLLMFailure?
+    /// The runtime imitated; SGLang and TGI print their own lines (``sglangSteps()``, ``tgiSteps()``).
+    var runtime: SimRuntime = .vllm
 
     static func seconds(_ value: Double) -> String { String(format: "%.6f", value) }
 
     func steps() -> [VLLMStartupStep] {
+        switch runtime {
+        case .vllm: return vllmSteps()
+        case .sglang: return sglangSteps()
+        case .tgi: return tgiSteps()
+        }
+    }
+
+    func vllmSteps() -> [VLLMStartupStep] {
         var steps: [VLLMStartupStep] = []
         let model = options.model
         let tp = options.tensorParallelSize
