@@ -126,10 +126,10 @@ public enum SVGPlot {
         _ result: ScenarioResult, policies: [PolicyName], throughput: Double, note: String
     ) -> String {
         let width = 960.0
-        let height = 420.0
+        let height = 440.0
         let left = 70.0
         let right = 190.0
-        let top = 70.0
+        let top = 86.0
         let plotHeight = height - top - 60
         let plotWidth = width - left - right
         let end = result.scenario.end
@@ -166,7 +166,9 @@ public enum SVGPlot {
                 + "\(num(throughput, 1)) req/s "
                 + "(one saturated replica); demand = arrivals per second over 60 s; means over "
                 + "\(chosen[0].runs.count) seeds</text>",
-            "<text x=\"\(Int(left))\" y=\"56\" fill=\"#555\">\(escape(note))</text>",
+ ] + wrapped(note, width: 130).enumerated().map { i, line in
+            "<text x=\"\(Int(left))\" y=\"\(56 + 16 * i)\" fill=\"#555\">\(escape(line))</text>"
+        } + [
             "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" "
                 + "stroke=\"#333\"/>",
         ]
@@ -208,6 +210,21 @@ public enum SVGPlot {
     }
 
     private static func f(_ v: Double) -> String { String(format: "%.1f", v) }
+
+    /// `text` in lines of at most `width` characters, broken at spaces.
+    static func wrapped(_ text: String, width: Int) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty, current.count + 1 + word.count > width {
+                lines.append(current)
+                current = ""
+            }
+            current += (current.isEmpty ? "" : " ") + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
+    }
 
     /// One legend line: a short stroke in the series' colour and width, then its (escaped) label.
     private static func legendEntry(x: Double, y: Double, label: String, color: String, width: String) -> String {
