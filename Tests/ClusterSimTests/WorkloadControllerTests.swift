@@ -284,6 +284,19 @@ struct WorkloadControllerTests {
                 return all.count == 2 && pending.count == 1 && all.filter(Self.isReady).count == 1
             })
         #expect(await sim.kubelet.gpuUsage() == ["gpu-node-1": 1])
+        // Deleting the running pod frees its GPU at once for the pending one (the scheduler's retry), while the
+        // ReplicaSet's replacement waits in turn.
+        let running = try #require(await pods(store, "big").first(where: Self.isReady))
+        let runningName = try #require(running[path: ["metadata", "name"]]?.stringValue)
+        let pendingName = try #require(
+            await pods(store, "big").first(where: { !Self.isReady($0) })?[path: ["metadata", "name"]]?.stringValue)
+        try await store.delete(.pods, namespace: "ns", name: runningName)
+        #expect(
+            await eventually {
+                let ready = await pods(store, "big").filter(Self.isReady)
+                return ready.map { $0[path: ["metadata", "name"]]?.stringValue } == [pendingName]
+            })
+        #expect(await sim.kubelet.gpuUsage() == ["gpu-node-1": 1])
         await sim.stop()
     }
 

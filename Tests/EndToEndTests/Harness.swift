@@ -39,10 +39,14 @@ final class Harness: @unchecked Sendable {
     }
 
     /// `tls`: serve the API over https (credentials such as service-account tokens are only sent over https).
-    init(timeScale: Double = 60, loadSeconds: Double = 120, tls: Bool = false) async throws {
+    /// `gpuNodes` × `gpusPerNode`: the cluster's GPUs (pods that do not fit stay Pending, Unschedulable).
+    init(
+        timeScale: Double = 60, loadSeconds: Double = 120, tls: Bool = false, gpuNodes: Int = 2, gpusPerNode: Int = 8
+    ) async throws {
         cluster = EmulatedCluster(
             configuration: EmulatedCluster.Configuration(
-                api: APIServer.Configuration(tls: tls), timeScale: timeScale, gpuNodes: 2, gpusPerNode: 8,
+                api: APIServer.Configuration(tls: tls), timeScale: timeScale, gpuNodes: gpuNodes,
+                gpusPerNode: gpusPerNode,
                 defaultLoadSeconds: loadSeconds, defaultPullSeconds: 10, gatewayAddress: "127.0.0.1:0"))
         _ = try await cluster.start()
         gatewayURL = await cluster.gatewayURL() ?? ""

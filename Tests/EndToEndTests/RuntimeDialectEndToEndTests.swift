@@ -101,3 +101,48 @@ struct RuntimeDialectEndToEndTests {
         #expect(await load.summary().requestsToUnloadedPods == 0)
     }
 }
+
+/// A candidate that cannot be scheduled for lack of GPUs (issue 10, "see and say the shortage").
+@Suite("GPU shortage end to end", .serialized)
+struct GPUShortageEndToEndTests {
+    @Test("(o) an unschedulable candidate pod is named with the scheduler's message, never rolled back for it")
+    func unschedulableCandidate() async throws {
+        // One node with 3 GPUs: r1 holds 2, the 50 % step's candidate pod the third; the 100 % step's second
+        // candidate pod cannot be placed.
+        let harness = try await Harness(gpuNodes: 1, gpusPerNode: 3)
+        defer { Task { await harness.shutdown() } }
+        let load = try await RolloutEndToEndTests.steadyFleet(
+            harness,
+            spec: [
+                "steps": [["weight": 50, "hold": "2s"], ["weight": 100]], "readinessTimeout": "4s",
+                "analysis": ["interval": "1s", "minSamples": 5, "ttftRatio": 3.0],
+            ], rate: 10)
+        defer { Task { await load.stop() } }
+        try await harness.patchRollout(spec: ["deployment": "r2"])
+        try await harness.waitUntil("the shortage is reported", seconds: 60) {
+            try await harness.rollout().status?.condition("Progressing")?.reason == "InsufficientCapacity"
+        }
+        let status = try #require(try await harness.rollout().status)
+        print("e2e(o): \(status.message ?? "")")
+        #expect(status.message?.contains("Insufficient nvidia.com/gpu") == true)
+        #expect(status.condition("Progressing")?.message?.contains("cannot be scheduled") == true)
+        let warnings = try await harness.events().filter {
+            $0["reason"]?.stringValue == "InsufficientCapacity" && $0["type"]?.stringValue == "Warning"
+        }
+        #expect(warnings.count == 1)
+        let why = try await PluginEndToEndTests.plugin(harness, ["why", "chat", "--limit", "2"])
+        #expect(why.stdout.contains("InsufficientCapacity"), "\(why.stdout)")
+        // Well past readinessTimeout (4 s): no rollback merely because a pod has no node.
+        try await Task.sleep(for: .seconds(8))
+        let later = try #require(try await harness.rollout().status)
+        #expect(later.phase == .progressing)
+        #expect(!later.decisions.contains { $0.kind == .rollback })
+        // A GPU frees (r1 scaled down by hand): the pending pod is scheduled at once, loads, and the rollout ends.
+        _ = try await harness.kube.dynamic(.deployments, namespace: Harness.namespace).patch(
+            "r1", type: .merge, patch: ["spec": ["replicas": 1]])
+        try await harness.waitUntil("promotion after the GPU freed", seconds: 60) {
+            try await harness.rollout().status?.phase == .promoted
+        }
+        #expect(await load.summary().requestsToUnloadedPods == 0)
+    }
+}

@@ -285,6 +285,42 @@ import Testing
         #expect(reverted.status.message?.contains("the last rollout was rolled back: CUDA out of memory") == true)
     }
 
+    @Test func anUnschedulableCandidateIsReportedAndDoesNotTimeOut() {
+        var status = Self.rolling(step: 0, stableReplicas: 4)
+        status.stepStartedAt = Self.t0
+        status.analysis = AnalysisStatus(step: 0, lastVerdict: .pass, lastTime: Self.t0)
+        status.waitingSince = Self.t0
+        let message = "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."
+        var candidate = Self.revision("r2", desired: 2, ready: 1, loading: 1)
+        candidate.unschedulable = 1
+        candidate.unschedulableMessage = "pod r2-b: \(message)"
+        let revisions = ["r1": Self.revision("r1", desired: 4, ready: 4), "r2": candidate]
+        // Long past the readiness timeout since waiting began: still no rollback, the pod never got a node.
+        let plan = Self.round(
+            spec: Self.spec(), status: status, route: ["r1": 90, "r2": 10], at: 3000, revisions: revisions)
+        #expect(plan.status.phase == .progressing)
+        #expect(!plan.decisions.contains { $0.kind == .rollback })
+        let progressing = plan.status.condition("Progressing")
+        #expect(progressing?.reason == "InsufficientCapacity")
+        #expect(progressing?.message?.contains(message) == true)
+        #expect(plan.status.message?.contains("1 pod of r2 cannot be scheduled (pod r2-b: \(message))") == true)
+        #expect(plan.events.filter { $0.reason == "InsufficientCapacity" && $0.warning }.count == 1)
+        #expect(plan.status.waitingSince == Self.t0.addingTimeInterval(3000))
+        // The next round says the same without a second event.
+        let next = Self.round(
+            spec: Self.spec(), status: plan.status, route: ["r1": 90, "r2": 10], at: 3001, revisions: revisions)
+        #expect(next.events.filter { $0.reason == "InsufficientCapacity" }.isEmpty)
+        #expect(next.status.condition("Progressing")?.reason == "InsufficientCapacity")
+        // Scheduled at last: the readiness clock runs from then.
+        candidate.unschedulable = 0
+        candidate.unschedulableMessage = nil
+        let scheduled = Self.round(
+            spec: Self.spec(), status: next.status, route: ["r1": 90, "r2": 10], at: 3002,
+            revisions: ["r1": Self.revision("r1", desired: 4, ready: 4), "r2": candidate])
+        #expect(scheduled.status.condition("Progressing")?.reason == "WaitingForCapacity")
+        #expect(scheduled.status.waitingSince == Self.t0.addingTimeInterval(3001))
+    }
+
     @Test func readinessTimeoutRollsBack() {
         var status = Self.rolling(step: nil)
         status.waitingSince = Self.t0

@@ -583,6 +583,23 @@ public actor Kubelet {
         if let index = nodes.firstIndex(where: { $0.name == runtime.node }) {
             nodes[index].gpusUsed = max(0, nodes[index].gpusUsed - runtime.gpus)
         }
+        if runtime.gpus > 0 { await retryUnschedulable() }
+    }
+
+    /// GPUs were freed: pods waiting for them are scheduled again, the longest-waiting first (as the scheduler
+    /// moves unschedulable pods back to its active queue when a pod is deleted).
+    private func retryUnschedulable() async {
+        for (key, _) in unschedulable.sorted(by: { $0.value < $1.value }) {
+            guard unschedulable[key] != nil, pods[key] == nil,
+                let pod = await store.get(.pods, namespace: key.namespace, name: key.name),
+                pod[path: ["metadata", "deletionTimestamp"]] == nil,
+                (pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty
+            else {
+                if pods[key] != nil { unschedulable[key] = nil }
+                continue
+            }
+            await schedule(pod, key: key, uid: pod[path: ["metadata", "uid"]]?.stringValue ?? "")
+        }
     }
 
     // MARK: Status

@@ -13,6 +13,12 @@ public struct RevisionObservation: Sendable, Equatable {
     public var modelReady: Int
     /// Pods on their way (scheduling, pulling, starting, loading).
     public var loading: Int
+    /// Of those, pods the scheduler cannot place (`PodScheduled=False`, reason `Unschedulable`: no node has the
+    /// GPUs they request).
+    public var unschedulable: Int
+    /// The scheduler's message for the first unschedulable pod (e.g. `0/1 nodes are available: 1 Insufficient
+    /// nvidia.com/gpu.`).
+    public var unschedulableMessage: String?
     /// Pods that failed to start or load the model.
     public var failed: Int
     /// Why the first failed pod failed.
@@ -27,7 +33,7 @@ public struct RevisionObservation: Sendable, Equatable {
     public init(
         deployment: String, service: String, exists: Bool = true, desiredReplicas: Int = 0, modelReady: Int = 0,
         loading: Int = 0, failed: Int = 0, failureMessage: String? = nil, modelGatedEndpoints: Bool = true,
-        requestRate: Double? = nil
+        requestRate: Double? = nil, unschedulable: Int = 0, unschedulableMessage: String? = nil
     ) {
         self.deployment = deployment
         self.service = service
@@ -35,6 +41,8 @@ public struct RevisionObservation: Sendable, Equatable {
         self.desiredReplicas = desiredReplicas
         self.modelReady = modelReady
         self.loading = loading
+        self.unschedulable = unschedulable
+        self.unschedulableMessage = unschedulableMessage
         self.failed = failed
         self.failureMessage = failureMessage
         self.modelGatedEndpoints = modelGatedEndpoints

@@ -336,7 +336,10 @@ struct PlanBuilder {
         if share(candidate.service) > 0, candidate.modelReady == 0 {
             return ("candidate-lost-capacity", "\(candidate.deployment) carries traffic but has no model-ready pod")
         }
-        if let since = status.waitingSince, now.timeIntervalSince(since) > spec.readinessTimeout.seconds {
+        // A pod without a node is not slow to load: the timeout waits until every candidate pod is scheduled.
+        if let since = status.waitingSince, candidate.unschedulable == 0,
+            now.timeIntervalSince(since) > spec.readinessTimeout.seconds
+        {
             return (
                 "readiness-timeout",
                 "\(candidate.deployment) did not become model-ready within \(spec.readinessTimeout)"
@@ -517,6 +520,11 @@ struct PlanBuilder {
         } else if status.waitingSince == nil, candidate.modelReady < target {
             status.waitingSince = now
         }
+        if candidate.unschedulable > 0 {
+            // The readiness timeout counts from when the pods could be scheduled: a pod without a node is not
+            // slow to load, the cluster lacks GPUs (the scheduler says which).
+            status.waitingSince = now
+        }
         let ready =
             candidate.modelReady >= forShare
             && (candidate.modelGatedEndpoints || (candidate.loading == 0 && candidate.modelReady >= target))
@@ -526,6 +534,16 @@ struct PlanBuilder {
                 "step \(index + 1): \(candidate.modelReady)/\(target) candidate replicas model-ready"
             )
             status.message = "waiting for \(candidate.deployment): \(candidate.modelReady)/\(target) model-ready"
+            if candidate.unschedulable > 0 {
+                let why = candidate.unschedulableMessage ?? "the scheduler found no node for it"
+                let pods = candidate.unschedulable == 1 ? "1 pod" : "\(candidate.unschedulable) pods"
+                let shortage = "\(pods) of \(candidate.deployment) cannot be scheduled (\(why))"
+                progressing = ("True", "InsufficientCapacity", "step \(index + 1): \(shortage)")
+                status.message! += "; \(shortage); the readiness timeout waits until they are scheduled"
+                if status.condition(RolloutConditionType.progressing)?.reason != "InsufficientCapacity" {
+                    events.append(RolloutEvent(warning: true, reason: "InsufficientCapacity", message: shortage))
+                }
+            }
             record(
                 .hold, rule: "waiting-for-capacity",
                 inputs: [

@@ -84,6 +84,12 @@ public struct RoundRevision: Sendable, Equatable {
                     observation.failureMessage = "pod \(pod.name): \(pod.readiness.message)"
                 }
             case .terminating: break
+            case .scheduling where pod.readiness.reason == "Unschedulable":
+                observation.loading += 1
+                observation.unschedulable += 1
+                if observation.unschedulableMessage == nil {
+                    observation.unschedulableMessage = "pod \(pod.name): \(pod.readiness.message)"
+                }
             default: observation.loading += 1
             }
         }
