@@ -155,10 +155,14 @@ public final class OperatorManager: Sendable {
     func startReflectors(namespace: String, group: inout ThrowingTaskGroup<Void, Error>) {
         let controller = self.controller
         let rolloutStore = rollouts.stores[namespace] ?? Store()
-        let enqueueNamespace: @Sendable (String?) async -> Void = { ns in
-            for object in rolloutStore.list() where ns == nil || object.metadata.namespace == ns {
-                await controller.enqueue(object.objectKey)
-            }
+        let allRolloutStores = Array(rollouts.stores.values)
+        // Events of related objects wake only the ModelRollouts they concern (RolloutEventMapping), not every one
+        // of the namespace: a pod change costs one reconcile, not one per ModelRollout.
+        let enqueueAll: @Sendable () async -> Void = {
+            for object in rolloutStore.list() { await controller.enqueue(object.objectKey) }
+        }
+        let enqueueKeys: @Sendable ([ObjectKey]) async -> Void = { keys in
+            for key in keys { await controller.enqueue(key) }
         }
         let configuration = watcherConfiguration
         let rolloutReflector = Reflector(
@@ -172,19 +176,33 @@ public final class OperatorManager: Sendable {
                 ResourceListerWatcher(kube.resources(Deployment.self, namespace: namespace)),
                 configuration: configuration, logger: logger),
             store: deployments.stores[namespace] ?? Store(), logger: logger
-        ) { event in if let object = event.object { await enqueueNamespace(object.metadata.namespace) } }
+        ) { event in
+            guard let name = event.object?.metadata.name else { return }
+            await enqueueKeys(RolloutEventMapping.rollouts(forDeployment: name, in: rolloutStore.list().map(\.raw)))
+        }
         let podReflector = Reflector(
             watcher: Watcher(
                 ResourceListerWatcher(kube.resources(Pod.self, namespace: namespace)),
                 configuration: configuration, logger: logger),
             store: pods.stores[namespace] ?? Store(), logger: logger
-        ) { event in if let object = event.object { await enqueueNamespace(object.metadata.namespace) } }
+        ) { event in
+            guard let metadata = event.object?.metadata else { return }
+            switch RolloutEventMapping.targets(forPod: metadata, in: rolloutStore.list().map(\.raw)) {
+            case .rollouts(let keys): await enqueueKeys(keys)
+            case .namespace: await enqueueAll()
+            }
+        }
         let routeReflector = Reflector(
             watcher: Watcher(
                 ResourceListerWatcher(kube.resources(HTTPRoute.self, namespace: namespace)),
                 configuration: configuration, logger: logger),
             store: routes.stores[namespace] ?? Store(), logger: logger
-        ) { event in if let object = event.object { await enqueueNamespace(object.metadata.namespace) } }
+        ) { event in
+            guard let name = event.object?.metadata.name else { return }
+            // A ModelRollout may name a route of another watched namespace.
+            let all = allRolloutStores.flatMap { $0.list().map(\.raw) }
+            await enqueueKeys(RolloutEventMapping.rollouts(forRoute: name, namespace: namespace, in: all))
+        }
         group.addTask { try await rolloutReflector.run() }
         group.addTask { try await deploymentReflector.run() }
         group.addTask { try await podReflector.run() }

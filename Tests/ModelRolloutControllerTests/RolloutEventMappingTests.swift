@@ -1,0 +1,73 @@
+import Foundation
+import KubeCore
+import Testing
+
+@testable import ModelRolloutController
+
+/// Events of related objects wake only the ModelRollouts they concern (issue 15, item 1).
+@Suite struct RolloutEventMappingTests {
+    static func rollout(
+        _ name: String, namespace: String = "llm", deployment: String, stable: String? = nil,
+        candidate: String? = nil, retired: String? = nil, route: String = "chat", routeNamespace: String? = nil
+    ) -> JSONValue {
+        var routeRef: [String: JSONValue] = ["name": .string(route)]
+        if let routeNamespace { routeRef["namespace"] = .string(routeNamespace) }
+        var status: [String: JSONValue] = [:]
+        if let stable { status["stableDeployment"] = .string(stable) }
+        if let candidate { status["candidateDeployment"] = .string(candidate) }
+        if let retired { status["retiredDeployment"] = .string(retired) }
+        return [
+            "metadata": ["name": .string(name), "namespace": .string(namespace)],
+            "spec": ["deployment": .string(deployment), "route": .object(routeRef)], "status": .object(status),
+        ]
+    }
+
+    static let rollouts = [
+        rollout("chat", deployment: "chat-r2", stable: "chat-r1", candidate: "chat-r2", route: "chat"),
+        rollout("code", deployment: "code-r1", stable: "code-r1", retired: "code-r0", route: "code"),
+        rollout("other-ns", namespace: "team-b", deployment: "x", route: "chat", routeNamespace: "llm"),
+    ]
+
+    static func pod(replicaSet: String?, hash: String?) -> ObjectMeta {
+        ObjectMeta(
+            name: "p", namespace: "llm", labels: hash.map { ["pod-template-hash": $0, "app": "vllm"] },
+            ownerReferences: replicaSet.map {
+                [OwnerReference(apiVersion: "apps/v1", kind: "ReplicaSet", name: $0, uid: "u", controller: true)]
+            })
+    }
+
+    @Test func aDeploymentWakesTheRolloutsThatNameIt() {
+        #expect(RolloutEventMapping.rollouts(forDeployment: "chat-r1", in: Self.rollouts) == [
+            ObjectKey(namespace: "llm", name: "chat")
+        ])
+        #expect(RolloutEventMapping.rollouts(forDeployment: "chat-r2", in: Self.rollouts).map(\.name) == ["chat"])
+        #expect(RolloutEventMapping.rollouts(forDeployment: "code-r0", in: Self.rollouts).map(\.name) == ["code"])
+        #expect(RolloutEventMapping.rollouts(forDeployment: "unrelated", in: Self.rollouts).isEmpty)
+    }
+
+    @Test func aPodWakesItsDeploymentsRolloutOnly() {
+        let chatPod = Self.pod(replicaSet: "chat-r1-5d9c7b8f6", hash: "5d9c7b8f6")
+        #expect(RolloutEventMapping.deployment(ofPod: chatPod) == "chat-r1")
+        #expect(RolloutEventMapping.targets(forPod: chatPod, in: Self.rollouts) == .rollouts([
+            ObjectKey(namespace: "llm", name: "chat")
+        ]))
+        // A pod of a Deployment no ModelRollout names wakes nothing.
+        let stranger = Self.pod(replicaSet: "web-7f6d5c4b3", hash: "7f6d5c4b3")
+        #expect(RolloutEventMapping.targets(forPod: stranger, in: Self.rollouts) == .rollouts([]))
+        // A bare pod is no revision's.
+        #expect(RolloutEventMapping.targets(forPod: Self.pod(replicaSet: nil, hash: nil), in: Self.rollouts)
+            == .rollouts([]))
+        // An owner of an unexpected shape: every ModelRollout of the namespace, never fewer than needed.
+        let odd = Self.pod(replicaSet: "chat-r1-abc", hash: "zzz")
+        #expect(RolloutEventMapping.targets(forPod: odd, in: Self.rollouts) == .namespace)
+    }
+
+    @Test func aRouteWakesTheRolloutsThatNameItAcrossNamespaces() {
+        let keys = RolloutEventMapping.rollouts(forRoute: "chat", namespace: "llm", in: Self.rollouts)
+        #expect(Set(keys) == [ObjectKey(namespace: "llm", name: "chat"), ObjectKey(namespace: "team-b", name: "other-ns")])
+        #expect(RolloutEventMapping.rollouts(forRoute: "chat", namespace: "team-b", in: Self.rollouts).isEmpty)
+        #expect(RolloutEventMapping.rollouts(forRoute: "code", namespace: "llm", in: Self.rollouts).map(\.name) == [
+            "code"
+        ])
+    }
+}
