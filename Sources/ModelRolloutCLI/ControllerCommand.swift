@@ -79,6 +79,13 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds between re-evaluations of a rollout in progress.", valueName: "s"))
     var resyncInterval: Double = 5
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between re-evaluations of a ModelRollout with nothing to do (no rollout, autoscaling off, "
+                + "nothing loading); a change of the ModelRollout, its route, Deployments or pods wakes it sooner.",
+            valueName: "s"))
+    var steadyResyncInterval: Double = 300
+
     func validate() throws {
         guard PodAccess(rawValue: podAccess) != nil else {
             throw ValidationError("--pod-access must be direct or proxy, not \(podAccess)")
@@ -89,8 +96,9 @@ struct ControllerCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
         }
-        guard loadingProbeInterval > 0, resyncInterval > 0 else {
-            throw ValidationError("--loading-probe-interval and --resync-interval must be positive")
+        guard loadingProbeInterval > 0, resyncInterval > 0, steadyResyncInterval > 0 else {
+            throw ValidationError(
+                "--loading-probe-interval, --resync-interval and --steady-resync-interval must be positive")
         }
         guard leaderElectionLeaseDuration > leaderElectionRenewDeadline,
             leaderElectionRenewDeadline > 1.2 * leaderElectionRetryPeriod, leaderElectionRetryPeriod > 0
@@ -118,6 +126,7 @@ struct ControllerCommand: AsyncParsableCommand {
             healthBindAddress: healthProbeBindAddress.isEmpty ? nil : healthProbeBindAddress,
             leaderElection: leaderElect, leaderElectionNamespace: leaderElectionNamespace,
             loadingProbeInterval: loadingProbeInterval, resyncInterval: resyncInterval)
+        options.steadyResyncInterval = steadyResyncInterval
         options.leaseDuration = leaderElectionLeaseDuration
         options.renewDeadline = leaderElectionRenewDeadline
         options.retryPeriod = leaderElectionRetryPeriod

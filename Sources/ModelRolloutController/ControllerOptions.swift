@@ -31,6 +31,8 @@ public struct ControllerOptions: Sendable {
     public var loadingProbeInterval: Double
     /// How often a rollout in progress is re-evaluated even without watch events, in seconds.
     public var resyncInterval: Double
+    /// Seconds between reconciles of a ModelRollout with nothing to do (events wake it sooner).
+    public var steadyResyncInterval: Double = 300
     /// Per-request timeout towards pods, in seconds.
     public var podRequestTimeout: Double
     /// Upper bound of bytes read from a pod log per poll.

@@ -46,12 +46,15 @@ public final class OperatorManager: Sendable {
         let recorder = EventRecorder(
             sink: KubernetesEventSink(client: kube), reportingController: "modelrollout.io/controller",
             reportingInstance: options.identity, logger: logger)
+        let written = WrittenVersions()
         let reconciler = RolloutReconciler(
-            source: KubernetesRolloutSource(kube: kube, gatherer: gatherer),
+            source: KubernetesRolloutSource(
+                kube: kube, gatherer: gatherer, rollouts: rollouts, routes: routes, written: written),
             actuator: KubernetesRolloutActuator(
-                kube: kube, routeWriter: RouteWeightWriter(kube: kube), recorder: recorder),
+                kube: kube, routeWriter: RouteWeightWriter(kube: kube), recorder: recorder, written: written),
             settings: RoundSettings(
-                resyncInterval: options.resyncInterval, loadingProbeInterval: options.loadingProbeInterval),
+                resyncInterval: options.resyncInterval, loadingProbeInterval: options.loadingProbeInterval,
+                steadyResyncInterval: options.steadyResyncInterval),
             logger: logger)
         controller = Controller(name: "modelrollout", workers: 4, reconciler: reconciler, logger: logger)
         let stores = (rollouts, deployments, pods, routes)

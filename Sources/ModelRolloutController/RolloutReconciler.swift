@@ -32,17 +32,66 @@ protocol RolloutActuator: Sendable {
     func updateStatus(_ object: DynamicObject) async throws -> Bool
 }
 
-/// The API server, caches and pods behind a ``RolloutSource``.
+/// The resourceVersions this controller last wrote, per object, until its caches show them: a cached object is
+/// read only once the cache has caught up with our own last write (else a reconcile right after a write would act
+/// on the state before it). Other writers' changes arrive through the same watch that wakes the reconcile.
+final class WrittenVersions: Sendable {
+    private let versions = LockedValue<[String: String]>([:])
+
+    static func key(_ kind: String, _ key: ObjectKey) -> String { "\(kind)/\(key.namespace ?? "")/\(key.name)" }
+
+    func wrote(_ kind: String, _ key: ObjectKey, resourceVersion: String?) {
+        guard let resourceVersion else { return }
+        versions.withLock { $0[Self.key(kind, key)] = resourceVersion }
+    }
+
+    /// Whether a cached copy with `resourceVersion` reflects our last write (or we wrote nothing since it).
+    func isCurrent(_ kind: String, _ key: ObjectKey, resourceVersion: String?) -> Bool {
+        versions.withLock { written in
+            let id = Self.key(kind, key)
+            guard let last = written[id] else { return true }
+            guard let resourceVersion, resourceVersion == last else { return false }
+            written[id] = nil
+            return true
+        }
+    }
+}
+
+/// The API server, caches and pods behind a ``RolloutSource``. The ModelRollout and its route come from the
+/// informer caches once they reflect our last write (see ``WrittenVersions``); otherwise, and for objects outside
+/// the watched namespaces, from a GET.
 struct KubernetesRolloutSource: RolloutSource {
     let kube: KubernetesClient
     let gatherer: RolloutGatherer
+    var rollouts: StoreSet<DynamicObject>?
+    var routes: StoreSet<HTTPRoute>?
+    var written = WrittenVersions()
 
     func rollout(_ key: ObjectKey) async throws -> DynamicObject? {
-        try await kube.dynamic(.modelRollouts, namespace: key.namespace ?? "default").getIfExists(key.name)
+        if let cached = rollouts?.get(key),
+            written.isCurrent(
+                "modelrollout", key, resourceVersion: cached.raw[path: ["metadata", "resourceVersion"]]?.stringValue)
+        {
+            return cached
+        }
+        let fresh = try await kube.dynamic(.modelRollouts, namespace: key.namespace ?? "default").getIfExists(key.name)
+        // The cache counts as current again once it shows this version (or a later write of ours).
+        if rollouts?.get(key) != nil {
+            written.wrote(
+                "modelrollout", key, resourceVersion: fresh?.raw[path: ["metadata", "resourceVersion"]]?.stringValue)
+        }
+        return fresh
     }
 
     func route(_ key: ObjectKey) async throws -> HTTPRoute? {
-        try await kube.resources(HTTPRoute.self, namespace: key.namespace ?? "default").getIfExists(key.name)
+        if let cached = routes?.get(key),
+            written.isCurrent("httproute", key, resourceVersion: cached.metadata.resourceVersion)
+        {
+            return cached
+        }
+        let fresh = try await kube.resources(HTTPRoute.self, namespace: key.namespace ?? "default").getIfExists(key.name)
+        if routes?.get(key) != nil { written.wrote("httproute", key, resourceVersion: fresh?.metadata.resourceVersion) }
+        return fresh
     }
 
     func revision(_ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date) async
@@ -65,6 +114,8 @@ struct KubernetesRolloutActuator: RolloutActuator {
     let kube: KubernetesClient
     let routeWriter: RouteWeightWriter
     let recorder: EventRecorder
+    /// Shared with the source: what we wrote, so it reads the caches only once they show it.
+    var written = WrittenVersions()
 
     func scale(namespace: String, deployment: String, replicas: Int) async throws {
         _ = try await kube.resources(Deployment.self, namespace: namespace).scale(
@@ -72,7 +123,11 @@ struct KubernetesRolloutActuator: RolloutActuator {
     }
 
     func setWeights(route: ObjectKey, desired: [String: Int?]) async throws -> String {
-        "\(try await routeWriter.write(route: route, desired: desired))"
+        let outcome = try await routeWriter.write(route: route, desired: desired)
+        if case .updated(let written, _) = outcome {
+            self.written.wrote("httproute", route, resourceVersion: written.metadata.resourceVersion)
+        }
+        return "\(outcome)"
     }
 
     func event(_ object: DynamicObject, warning: Bool, reason: String, note: String) async {
@@ -83,8 +138,11 @@ struct KubernetesRolloutActuator: RolloutActuator {
 
     func updateStatus(_ object: DynamicObject) async throws -> Bool {
         do {
-            _ = try await kube.dynamic(.modelRollouts, namespace: object.metadata.namespace ?? "default")
+            let updated = try await kube.dynamic(.modelRollouts, namespace: object.metadata.namespace ?? "default")
                 .updateStatus(object)
+            written.wrote(
+                "modelrollout", object.objectKey,
+                resourceVersion: updated.raw[path: ["metadata", "resourceVersion"]]?.stringValue)
             return true
         } catch let error as KubeAPIError where error.isConflict {
             return false
@@ -94,7 +152,8 @@ struct KubernetesRolloutActuator: RolloutActuator {
 
 /// Reconciles one `ModelRollout`: gather → round → act.
 ///
-/// - Gather (``RolloutSource``): the ModelRollout and its route, fresh; the revisions the round names, with their
+/// - Gather (``RolloutSource``): the ModelRollout and its route (from the caches once they show our last write);
+///   the revisions the round names, with their
 ///   pods' model readiness; the pods' runtime samples when the round asks for them.
 /// - Round: ``RolloutRound/step(_:memory:settings:)``, pure, with this ModelRollout's ``RoundMemory``.
 /// - Act (``RolloutActuator``): scale and route weights (unless the plan only observes), Events, the status.

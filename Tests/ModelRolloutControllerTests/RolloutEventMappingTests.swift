@@ -71,3 +71,18 @@ import Testing
         ])
     }
 }
+
+/// The reconciler reads the ModelRollout and its route from the caches only once they show its own last write.
+@Suite struct WrittenVersionsTests {
+    @Test func theCacheIsReadOnceItShowsOurLastWrite() {
+        let written = WrittenVersions()
+        let key = ObjectKey(namespace: "llm", name: "chat")
+        #expect(written.isCurrent("modelrollout", key, resourceVersion: "7"), "nothing written: the cache is current")
+        written.wrote("modelrollout", key, resourceVersion: "9")
+        #expect(!written.isCurrent("modelrollout", key, resourceVersion: "7"), "the cache lags behind our write")
+        #expect(!written.isCurrent("modelrollout", key, resourceVersion: nil))
+        #expect(written.isCurrent("httproute", key, resourceVersion: "7"), "kinds are separate")
+        #expect(written.isCurrent("modelrollout", key, resourceVersion: "9"))
+        #expect(written.isCurrent("modelrollout", key, resourceVersion: "12"), "caught up once: later versions too")
+    }
+}

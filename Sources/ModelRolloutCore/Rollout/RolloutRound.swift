@@ -5,16 +5,21 @@ import KubeCore
 // keeps between rounds, in; the plan, the new memory and the time of the next round out. The controller's reconciler
 // and the benchmark's `modelrollout` policy both run exactly this (`RolloutRound.step`).
 
-/// The timing of rounds (the controller's `--resync-interval` and `--loading-probe-interval`).
+/// The timing of rounds (the controller's `--resync-interval`, `--loading-probe-interval` and
+/// `--steady-resync-interval`).
 public struct RoundSettings: Sendable, Equatable {
     /// Seconds between rounds while a rollout runs or autoscaling is on; the autoscaler evaluates at this cadence.
     public var resyncInterval: Double
     /// Seconds between rounds while a pod loads (its readiness is re-checked at this cadence).
     public var loadingProbeInterval: Double
+    /// Seconds between rounds of a ModelRollout with nothing to do (no rollout, no autoscaling, nothing loading):
+    /// it is reconciled when something it concerns changes, and otherwise only this often.
+    public var steadyResyncInterval: Double
 
-    public init(resyncInterval: Double = 5, loadingProbeInterval: Double = 0.5) {
+    public init(resyncInterval: Double = 5, loadingProbeInterval: Double = 0.5, steadyResyncInterval: Double = 300) {
         self.resyncInterval = resyncInterval
         self.loadingProbeInterval = loadingProbeInterval
+        self.steadyResyncInterval = steadyResyncInterval
     }
 }
 
@@ -424,7 +429,7 @@ public enum RolloutRound {
         if plan.status.phase == .progressing || plan.status.phase == .rollingBack || autoscale != nil {
             next = min(next ?? settings.resyncInterval, settings.resyncInterval)
         }
-        let requeue = max(0.05, next ?? settings.resyncInterval * 6)
+        let requeue = max(0.05, next ?? settings.steadyResyncInterval)
         return RoundOutcome(
             plan: plan, memory: memory, requeueAfter: requeue, analysis: analysis, autoscale: autoscale,
             autoscaleEvaluated: evaluated, modelLoads: loads, readinessDelays: delays,
