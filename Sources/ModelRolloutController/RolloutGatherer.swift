@@ -90,10 +90,35 @@ struct RolloutGatherer: Sendable {
             desiredReplicas: Int(deployment.spec.replicas ?? 1),
             modelGatedEndpoints: PodReadinessPolicy.probeProvesModelLoaded(
                 Self.readinessProbe(deployment, runtime: spec.runtime), runtime: spec.runtime))
-        for pod in pods(of: deployment, namespace: namespace) {
-            revision.pods.append(await gather(pod: pod, namespace: namespace, spec: spec, now: now))
+        revision.pods = await Self.concurrently(pods(of: deployment, namespace: namespace)) { pod in
+            await gather(pod: pod, namespace: namespace, spec: spec, now: now)
         }
         return revision
+    }
+
+    /// Requests to pods in flight at once per revision (probes, log reads, scrapes), each with its own timeout.
+    static let podFanOut = 8
+
+    /// `work` on every element, at most ``podFanOut`` at a time; results in the input's order.
+    static func concurrently<Input: Sendable, Output: Sendable>(
+        _ inputs: [Input], _ work: @escaping @Sendable (Input) async -> Output
+    ) async -> [Output] {
+        guard inputs.count > 1 else { return await inputs.asyncMap(work) }
+        return await withTaskGroup(of: (Int, Output).self) { group in
+            var results: [Output?] = Array(repeating: nil, count: inputs.count)
+            var next = 0
+            func start() {
+                let index = next
+                next += 1
+                group.addTask { (index, await work(inputs[index])) }
+            }
+            while next < min(podFanOut, inputs.count) { start() }
+            for await (index, output) in group {
+                results[index] = output
+                if next < inputs.count { start() }
+            }
+            return results.compactMap { $0 }
+        }
     }
 
     /// One pod's model readiness: its log (followed only while it loads), `/v1/models` (re-checked every
@@ -177,21 +202,17 @@ struct RolloutGatherer: Sendable {
     func scrape(_ revisions: [RoundRevision], namespace: String, spec: ModelRolloutSpec, now: Date) async
         -> [PodMetricsSample]
     {
-        var samples: [PodMetricsSample] = []
-        for pod in revisions.flatMap(\.pods) where pod.readiness.modelReady {
-            let podIP = pods.get(ObjectKey(namespace: namespace, name: pod.name))?.status?.podIP.flatMap {
+        let ready = revisions.flatMap(\.pods).filter(\.readiness.modelReady).map(\.name)
+        let samples = await Self.concurrently(ready) { name -> PodMetricsSample? in
+            let podIP = pods.get(ObjectKey(namespace: namespace, name: name))?.status?.podIP.flatMap {
                 $0.isEmpty ? nil : $0
             }
             let result = await endpoints.scrape(
-                namespace: namespace, pod: pod.name, podIP: podIP, port: spec.runtime.port,
-                path: spec.runtime.metricsPath)
-            if case .success(let scrape) = result,
-                let sample = PodMetricsSample.from(scrape: scrape, model: spec.model, pod: pod.name, time: now)
-            {
-                samples.append(sample)
-            }
+                namespace: namespace, pod: name, podIP: podIP, port: spec.runtime.port, path: spec.runtime.metricsPath)
+            guard case .success(let scrape) = result else { return nil }
+            return PodMetricsSample.from(scrape: scrape, model: spec.model, pod: name, time: now)
         }
-        return samples
+        return samples.compactMap { $0 }
     }
 
     /// Forgets the per-pod state (log followers, probe memory) of pods no longer in the namespace's cache.
@@ -199,5 +220,15 @@ struct RolloutGatherer: Sendable {
         let present = Set(pods.list(namespace: namespace).compactMap(\.metadata.name))
         await logs.retainOnly(namespace: namespace, pods: present)
         await memory.retainPods(Set(present.map { "\(namespace)/\($0)" }), namespace: namespace)
+    }
+}
+
+extension Array where Element: Sendable {
+    /// `transform` on each element in order, one at a time.
+    func asyncMap<Output>(_ transform: (Element) async -> Output) async -> [Output] {
+        var out: [Output] = []
+        out.reserveCapacity(count)
+        for element in self { out.append(await transform(element)) }
+        return out
     }
 }

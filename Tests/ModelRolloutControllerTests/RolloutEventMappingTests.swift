@@ -86,3 +86,34 @@ import Testing
         #expect(written.isCurrent("modelrollout", key, resourceVersion: "12"), "caught up once: later versions too")
     }
 }
+
+/// Pods are gathered and scraped concurrently, at most `podFanOut` at a time, in the input's order.
+@Suite struct BoundedFanOutTests {
+    actor Gauge {
+        var current = 0
+        var most = 0
+        func enter() {
+            current += 1
+            most = max(most, current)
+        }
+        func leave() { current -= 1 }
+    }
+
+    @Test func keepsOrderAndBound() async {
+        let gauge = Gauge()
+        let inputs = Array(0..<50)
+        let outputs = await RolloutGatherer.concurrently(inputs) { value -> Int in
+            await gauge.enter()
+            await Task.yield()
+            try? await Task.sleep(for: .milliseconds(1 + (value * 7) % 5))
+            await gauge.leave()
+            return value * 2
+        }
+        #expect(outputs == inputs.map { $0 * 2 })
+        let most = await gauge.most
+        #expect(most <= RolloutGatherer.podFanOut)
+        #expect(most > 1, "the work ran concurrently")
+        #expect(await RolloutGatherer.concurrently([Int]()) { $0 }.isEmpty)
+        #expect(await RolloutGatherer.concurrently([7]) { $0 + 1 } == [8])
+    }
+}
