@@ -64,8 +64,7 @@ public struct AcceptanceCheck: Sendable, Hashable {
                         "\(sec(naive.ttftP95)) vs \(sec(5 * baseline))", naive.ttftP95 >= 5 * baseline)
                 }
             }
-            if let replay = result.scenario.replay {
-                _ = replay
+            if result.scenario.replay != nil {
                 // Real traffic: the best goodput per GPU-hour of the causal policies, and an SLO no worse than
                 // theirs minus one point.
                 let causal = result.policies.filter { ![.oracle, .staticPeak, .modelrollout].contains($0.policy) }
