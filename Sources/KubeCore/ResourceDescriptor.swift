@@ -75,6 +75,10 @@ extension ResourceDescriptor {
     public static let httpRoutes = ResourceDescriptor(
         group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes", kind: "HTTPRoute",
         namespaced: true)
+    /// Gateway API Inference Extension `inference.networking.k8s.io/v1 InferencePool`.
+    public static let inferencePools = ResourceDescriptor(
+        group: "inference.networking.k8s.io", version: "v1", resource: "inferencepools", kind: "InferencePool",
+        namespaced: true)
     public static let roles = ResourceDescriptor(
         group: "rbac.authorization.k8s.io", version: "v1", resource: "roles", kind: "Role", namespaced: true)
     public static let roleBindings = ResourceDescriptor(
