@@ -19,6 +19,10 @@ protocol RolloutSource: Sendable {
         -> [PodMetricsSample]
     /// Forgets per-pod gathering state of pods that are gone.
     func forgetGonePods(namespace: String) async
+    /// The named InferencePools that exist (pool-based rollouts only), by name.
+    func inferencePools(_ names: [String], namespace: String) async throws -> [String: InferencePool]
+    /// The namespace's Deployments (to tell which Deployment's pods each pool selects).
+    func deployments(namespace: String) async -> [Deployment]
 }
 
 /// What a reconcile changes: Deployments' scale, the route's weights, Events and the status.
@@ -26,7 +30,7 @@ protocol RolloutSource: Sendable {
 protocol RolloutActuator: Sendable {
     func scale(namespace: String, deployment: String, replicas: Int) async throws
     /// Sets the managed backends' weights; returns a short description of the outcome for the log.
-    func setWeights(route: ObjectKey, desired: [String: Int?]) async throws -> String
+    func setWeights(route: ObjectKey, desired: [String: Int?], kind: BackendKind) async throws -> String
     func event(_ object: DynamicObject, warning: Bool, reason: String, note: String) async
     /// Writes the status (optimistic concurrency on the object's resourceVersion); false on a conflict.
     func updateStatus(_ object: DynamicObject) async throws -> Bool
@@ -107,6 +111,19 @@ struct KubernetesRolloutSource: RolloutSource {
     }
 
     func forgetGonePods(namespace: String) async { await gatherer.forgetGonePods(namespace: namespace) }
+
+    /// A GET per pool: pools are read only by pool-based rollouts, and a cluster without the Inference Extension
+    /// CRDs has nothing to watch (a 404 reads as "not found").
+    func inferencePools(_ names: [String], namespace: String) async throws -> [String: InferencePool] {
+        let client = kube.resources(InferencePool.self, namespace: namespace)
+        var pools: [String: InferencePool] = [:]
+        for name in names {
+            if let pool = try await client.getIfExists(name, namespace: namespace) { pools[name] = pool }
+        }
+        return pools
+    }
+
+    func deployments(namespace: String) async -> [Deployment] { gatherer.deployments.list(namespace: namespace) }
 }
 
 /// The API server behind a ``RolloutActuator``.
@@ -122,8 +139,8 @@ struct KubernetesRolloutActuator: RolloutActuator {
             deployment, replicas: Int32(clamping: replicas))
     }
 
-    func setWeights(route: ObjectKey, desired: [String: Int?]) async throws -> String {
-        let outcome = try await routeWriter.write(route: route, desired: desired)
+    func setWeights(route: ObjectKey, desired: [String: Int?], kind: BackendKind) async throws -> String {
+        let outcome = try await routeWriter.write(route: route, desired: desired, kind: kind)
         if case .updated(let written, _) = outcome {
             self.written.wrote("httproute", route, resourceVersion: written.metadata.resourceVersion)
         }
@@ -197,12 +214,29 @@ final class RolloutReconciler: Reconciler, Sendable {
         let now = clock.now()
 
         // Gather.
-        let (rollout, problems) = Self.decode(object)
+        let (rollout, specProblems) = Self.decode(object)
+        var problems = specProblems
         let spec = rollout.spec
         let status = rollout.status ?? ModelRolloutStatus()
         let routeKey = ObjectKey(namespace: spec.route.namespace ?? namespace, name: spec.route.name)
         let route = problems.isEmpty ? try await source.route(routeKey) : nil
-        let targets = RolloutRound.targets(spec: spec, status: status, route: route)
+        var backendDeployments: [String: String] = [:]
+        if problems.isEmpty, spec.backendKind == .inferencePool {
+            let names = InferencePoolCheck.involvedPools(spec: spec, status: status, route: route)
+            let check = InferencePoolCheck.evaluate(
+                spec: spec, status: status, route: route,
+                pools: try await source.inferencePools(names, namespace: routeKey.namespace ?? namespace),
+                deployments: await source.deployments(namespace: namespace), namespace: namespace)
+            problems += check.problems
+            backendDeployments = check.backendDeployments
+        }
+        let targets = RolloutRound.targets(
+            spec: spec, status: status, route: route, backendDeployments: backendDeployments)
+        if problems.isEmpty, let route,
+            let mixed = RouteWeights.mixedBackends(route, services: targets.parties.services, kind: spec.backendKind)
+        {
+            problems.append(mixed.description)
+        }
         var memory = await memories.get(key)
         var snapshot = RoundSnapshot(
             now: now, generation: object.metadata.generation ?? 0, spec: spec, status: status, specProblems: problems,
@@ -236,7 +270,8 @@ final class RolloutReconciler: Reconciler, Sendable {
         if !plan.observeOnly {
             for action in plan.actions {
                 do {
-                    try await execute(action, namespace: namespace, routeKey: routeKey, log: log)
+                    try await execute(
+                        action, namespace: namespace, routeKey: routeKey, kind: spec.backendKind, log: log)
                 } catch {
                     log.warning("action.failed", metadata: ["action": "\(action)", "error": "\(error)"])
                     await actuator.event(
@@ -297,7 +332,9 @@ final class RolloutReconciler: Reconciler, Sendable {
         let plan = outcome.plan
         let requestClass = RequestClass.name(
             routeLabels: route?.metadata.labels,
-            ruleIndex: route.flatMap { RouteWeights.observe($0, services: Set(snapshot.route.weights.keys)).ruleIndex }
+            ruleIndex: route.flatMap {
+                RouteWeights.observe($0, services: Set(snapshot.route.weights.keys), kind: spec.backendKind).ruleIndex
+            }
                 ?? 0,
             ruleCount: route?.spec.rules.count ?? 1)
         for load in outcome.modelLoads {
@@ -379,13 +416,15 @@ final class RolloutReconciler: Reconciler, Sendable {
             phase: phase?.rawValue, revisions: revisions)
     }
 
-    func execute(_ action: RolloutAction, namespace: String, routeKey: ObjectKey, log: Logger) async throws {
+    func execute(
+        _ action: RolloutAction, namespace: String, routeKey: ObjectKey, kind: BackendKind, log: Logger
+    ) async throws {
         switch action {
         case .scale(let deployment, let replicas):
             try await actuator.scale(namespace: namespace, deployment: deployment, replicas: replicas)
             log.info("scaled", metadata: ["k8s.deployment": "\(deployment)", "replicas": "\(replicas)"])
         case .setWeights(let desired):
-            let outcome = try await actuator.setWeights(route: routeKey, desired: desired)
+            let outcome = try await actuator.setWeights(route: routeKey, desired: desired, kind: kind)
             log.info("route.weights", metadata: ["weights": "\(Self.describe(action))", "outcome": "\(outcome)"])
         }
     }

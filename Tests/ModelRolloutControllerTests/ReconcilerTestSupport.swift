@@ -53,12 +53,26 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
         set { lock.withLock { _demand = newValue } }
     }
     private var _demand = 20.0
+    /// The kind of the scripted route's backendRefs (a pool per revision, named like it, for `.inferencePool`).
+    var backendKind: BackendKind {
+        get { lock.withLock { _backendKind } }
+        set { lock.withLock { _backendKind = newValue } }
+    }
+    private var _backendKind = BackendKind.service
+    /// The InferencePools that exist, by name.
+    var pools: [String: InferencePool] {
+        get { lock.withLock { _pools } }
+        set { lock.withLock { _pools = newValue } }
+    }
+    private var _pools: [String: InferencePool] = [:]
     /// When set, the next status write fails (a crash between the route write and the status write).
     private var failNextStatusWrite = false
     private(set) var actions: [RolloutAction] = []
     private(set) var events: [(warning: Bool, reason: String, note: String)] = []
     /// Every route state after a weight write.
     private(set) var routeHistory: [[String: Int]] = []
+    /// The backend kind of every weight write.
+    private(set) var weightKinds: [BackendKind] = []
 
     init(spec: ModelRolloutSpec, stable: String = "vllm-r1", stableReplicas: Int = 4, clock: ManualClock) {
         self.clock = clock
@@ -171,7 +185,11 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
                     rules: [
                         HTTPRouteRule(
                             backendRefs: weights.sorted { $0.key < $1.key }.map {
-                                HTTPBackendRef(name: $0.key, port: 8000, weight: Int32($0.value))
+                                _backendKind == .inferencePool
+                                    ? HTTPBackendRef(
+                                        name: $0.key, weight: Int32($0.value), group: InferencePool.group,
+                                        kind: "InferencePool")
+                                    : HTTPBackendRef(name: $0.key, port: 8000, weight: Int32($0.value))
                             })
                     ]))
         }
@@ -224,6 +242,26 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
 
     func forgetGonePods(namespace: String) async {}
 
+    func inferencePools(_ names: [String], namespace: String) async throws -> [String: InferencePool] {
+        lock.withLock { _pools.filter { names.contains($0.key) } }
+    }
+
+    /// Each scripted revision as a Deployment whose pod template is labelled `app: llama, revision: <name>`.
+    func deployments(namespace: String) async -> [Deployment] {
+        lock.withLock {
+            revisions.keys.sorted().map { name in
+                Deployment(
+                    metadata: ObjectMeta(name: name, namespace: namespace),
+                    spec: DeploymentSpec(
+                        replicas: Int32(revisions[name]?.desired ?? 0),
+                        selector: LabelSelectorSpec(matchLabels: ["app": "llama", "revision": name]),
+                        template: PodTemplateSpec(
+                            metadata: ObjectMeta(labels: ["app": "llama", "revision": name]),
+                            spec: PodSpec(containers: []))))
+            }
+        }
+    }
+
     // MARK: - RolloutActuator
 
     func scale(namespace: String, deployment: String, replicas: Int) async throws {
@@ -237,9 +275,10 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
         }
     }
 
-    func setWeights(route: ObjectKey, desired: [String: Int?]) async throws -> String {
+    func setWeights(route: ObjectKey, desired: [String: Int?], kind: BackendKind) async throws -> String {
         lock.withLock {
             actions.append(.setWeights(desired))
+            weightKinds.append(kind)
             var current = weights ?? [:]
             for (service, weight) in desired { current[service] = weight }
             weights = current

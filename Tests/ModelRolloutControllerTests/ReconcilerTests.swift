@@ -119,3 +119,72 @@ import Testing
         #expect(cluster.status.phase == .progressing)
     }
 }
+
+/// Rollouts whose route's backends are InferencePools (`spec.inferencePool`), through the reconciler.
+@Suite struct ReconcilerInferencePoolTests {
+    /// A pool per scripted revision, named like it, selecting its pods (`revision: <name>`).
+    static func pool(_ name: String, port: Int32 = 8000) -> InferencePool {
+        InferencePool(
+            metadata: ObjectMeta(name: name, namespace: "llm-serving"),
+            spec: InferencePoolSpec(
+                matchLabels: ["app": "llama", "revision": name], targetPorts: [port], endpointPicker: "\(name)-epp",
+                port: 9002))
+    }
+
+    static func cluster(pools: [InferencePool]) -> ScriptedCluster {
+        var spec = ReconcilerStoryTests.spec()
+        spec.inferencePool = "vllm-r2"
+        let cluster = ScriptedCluster(spec: spec, clock: ManualClock())
+        cluster.backendKind = .inferencePool
+        cluster.pools = Dictionary(uniqueKeysWithValues: pools.map { ($0.metadata.name ?? "", $0) })
+        cluster.addDeployment("vllm-r2", profile: .init(loadSeconds: 40, ttft: 0.2))
+        return cluster
+    }
+
+    @Test func aPoolCandidateIsPromotedOntoModelReadyCapacityWithPoolWeights() async throws {
+        let cluster = Self.cluster(pools: [Self.pool("vllm-r1"), Self.pool("vllm-r2")])
+        let driver = RoundDriver(cluster: cluster)
+        let rounds = await driver.run { $0.phase == .promoted }
+        #expect(rounds != nil, "not promoted: \(cluster.status.message ?? "")")
+        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 50, 100])
+        #expect(cluster.route["vllm-r1"] == 0, "the old pool keeps a weight-0 backendRef until it is retired")
+        let retired = await driver.run { $0.retiredDeployment == nil }
+        #expect(retired != nil)
+        #expect(cluster.route["vllm-r1"] == nil, "the old pool's backendRef is removed once retired")
+        #expect(!cluster.weightKinds.isEmpty && cluster.weightKinds.allSatisfy { $0 == .inferencePool })
+        #expect(cluster.status.stableService == "vllm-r2" && cluster.status.stableDeployment == "vllm-r2")
+    }
+
+    @Test func aMissingCandidatePoolPatchesNothingUntilItExists() async throws {
+        let cluster = Self.cluster(pools: [Self.pool("vllm-r1")])
+        let driver = RoundDriver(cluster: cluster)
+        await driver.run(limit: 20) { _ in false }
+        #expect(cluster.actions.isEmpty, "\(cluster.actions)")
+        let invalid = cluster.status.conditions.first { $0.type == "InvalidSpec" }
+        #expect(invalid?.status == "True")
+        #expect((invalid?.message ?? "").contains("InferencePool vllm-r2 (spec.inferencePool) not found"))
+        #expect(cluster.events.contains { $0.warning && $0.reason == "InvalidSpec" })
+
+        cluster.pools["vllm-r2"] = Self.pool("vllm-r2")
+        let rounds = await driver.run { $0.phase == .promoted }
+        #expect(rounds != nil, "not promoted once the pool exists: \(cluster.status.message ?? "")")
+    }
+
+    @Test func aCandidatePoolOnTheWrongPortPatchesNothing() async throws {
+        let cluster = Self.cluster(pools: [Self.pool("vllm-r1"), Self.pool("vllm-r2", port: 9000)])
+        await RoundDriver(cluster: cluster).run(limit: 20) { _ in false }
+        #expect(cluster.actions.isEmpty)
+        let message = cluster.status.conditions.first { $0.type == "InvalidSpec" }?.message ?? ""
+        #expect(message.contains("targets port 9000, not the runtime port 8000"), "\(message)")
+    }
+
+    @Test func aFailingPoolCandidateIsRolledBackWithTheRouteOnTheStablePool() async throws {
+        let cluster = Self.cluster(pools: [Self.pool("vllm-r1"), Self.pool("vllm-r2")])
+        cluster.addDeployment("vllm-r2", profile: .init(loadSeconds: 40, ttft: 0.9))
+        let rounds = await RoundDriver(cluster: cluster).run { $0.phase == .rolledBack }
+        #expect(rounds != nil, "not rolled back: \(cluster.status.message ?? "")")
+        #expect(cluster.route["vllm-r1"] == 100)
+        #expect(cluster.route["vllm-r2"] == nil)
+        #expect(cluster.weightKinds.allSatisfy { $0 == .inferencePool })
+    }
+}

@@ -73,12 +73,14 @@ final class ReplayCluster: RolloutSource, RolloutActuator, @unchecked Sendable {
     }
 
     func forgetGonePods(namespace: String) async {}
+    func inferencePools(_ names: [String], namespace: String) async throws -> [String: InferencePool] { [:] }
+    func deployments(namespace: String) async -> [Deployment] { [] }
 
     func scale(namespace: String, deployment: String, replicas: Int) async throws {
         lock.withLock { actions.append(.scale(deployment: deployment, replicas: replicas)) }
     }
 
-    func setWeights(route: ObjectKey, desired: [String: Int?]) async throws -> String {
+    func setWeights(route: ObjectKey, desired: [String: Int?], kind: BackendKind) async throws -> String {
         lock.withLock { actions.append(.setWeights(desired)) }
         return "recorded"
     }

@@ -63,8 +63,11 @@ public struct RouteWeightWriter: Sendable {
         self.maxAttempts = max(1, maxAttempts)
     }
 
-    /// Sets the managed weights (`nil` removes the service's backendRef). Throws ``RouteWriteError``.
-    public func write(route key: ObjectKey, desired: [String: Int?]) async throws -> RouteWriteOutcome {
+    /// Sets the managed weights of backends of `kind` (`nil` removes the backend's backendRef). Throws
+    /// ``RouteWriteError``.
+    public func write(route key: ObjectKey, desired: [String: Int?], kind: BackendKind = .service) async throws
+        -> RouteWriteOutcome
+    {
         let routes = kube.resources(HTTPRoute.self, namespace: key.namespace)
         var attempts = 0
         while true {
@@ -80,7 +83,7 @@ public struct RouteWeightWriter: Sendable {
                 throw RouteWriteError(route: key, reason: .api(Self.describe(error)))
             }
             let desiredRoute: HTTPRoute
-            switch RouteWeights.apply(desired, to: current) {
+            switch RouteWeights.apply(desired, to: current, kind: kind) {
             case .failure(let error): throw RouteWriteError(route: key, reason: .weights(error))
             case .success(let route): desiredRoute = route
             }

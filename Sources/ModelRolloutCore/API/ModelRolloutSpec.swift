@@ -23,6 +23,9 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
     public var deployment: String
     /// The Service the route's backendRef points at for `deployment`; defaults to the deployment's name.
     public var service: String?
+    /// The InferencePool (Gateway API Inference Extension) the route's backendRef points at for `deployment`.
+    /// When set, the route's managed backends are InferencePools instead of Services (``backendKind``).
+    public var inferencePool: String?
     /// The HTTPRoute whose backendRef weights the operator owns.
     public var route: RouteReference
     public var runtime: RuntimeSpec
@@ -43,7 +46,8 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
     ]
 
     public init(
-        model: String, deployment: String, service: String? = nil, route: RouteReference,
+        model: String, deployment: String, service: String? = nil, inferencePool: String? = nil,
+        route: RouteReference,
         runtime: RuntimeSpec = RuntimeSpec(), readinessTimeout: KubeDuration = KubeDuration(seconds: 1200),
         steps: [RolloutStep] = ModelRolloutSpec.defaultSteps, analysis: AnalysisSpec = AnalysisSpec(),
         autoscaling: AutoscalingSpec = AutoscalingSpec(), mode: RolloutMode = .active, paused: Bool = false
@@ -51,6 +55,7 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
         self.model = model
         self.deployment = deployment
         self.service = service
+        self.inferencePool = inferencePool
         self.route = route
         self.runtime = runtime
         self.readinessTimeout = readinessTimeout
@@ -62,7 +67,7 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, deployment, service, route, runtime, readinessTimeout, steps, analysis, autoscaling, mode, paused
+        case model, deployment, service, inferencePool, route, runtime, readinessTimeout, steps, analysis, autoscaling, mode, paused
     }
 
     public init(from decoder: any Decoder) throws {
@@ -70,6 +75,7 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
         model = try c.value(.model, default: "")
         deployment = try c.value(.deployment, default: "")
         service = try c.decodeIfPresent(String.self, forKey: .service)
+        inferencePool = try c.decodeIfPresent(String.self, forKey: .inferencePool)
         route = try c.value(.route, default: RouteReference(name: ""))
         runtime = try c.value(.runtime, default: RuntimeSpec())
         readinessTimeout = try c.value(.readinessTimeout, default: KubeDuration(seconds: 1200))
@@ -80,9 +86,19 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
         paused = try c.value(.paused, default: false)
     }
 
-    /// The Service for a revision: `service` for the desired deployment, else the deployment's own name.
+    /// The kind of the route's managed backends: InferencePools when `inferencePool` is set, else Services.
+    public var backendKind: BackendKind {
+        if let inferencePool, !inferencePool.isEmpty { return .inferencePool }
+        return .service
+    }
+
+    /// The backend (Service or InferencePool, see ``backendKind``) for a revision: `inferencePool` or `service`
+    /// for the desired deployment, else the deployment's own name.
     public func serviceName(forDeployment name: String) -> String {
-        if name == deployment, let service, !service.isEmpty { return service }
+        if name == deployment {
+            if let inferencePool, !inferencePool.isEmpty { return inferencePool }
+            if let service, !service.isEmpty { return service }
+        }
         return name
     }
 }

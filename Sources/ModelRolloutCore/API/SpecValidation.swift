@@ -73,7 +73,7 @@ extension ModelRolloutSpec {
             if let problem = KubeNames.dns1035LabelProblem(service) {
                 problems.append(.invalid("spec.service", string: service, problem))
             }
-        } else if !deployment.isEmpty, KubeNames.dnsSubdomainProblem(deployment) == nil,
+        } else if backendKind == .service, !deployment.isEmpty, KubeNames.dnsSubdomainProblem(deployment) == nil,
             KubeNames.dns1035LabelProblem(deployment) != nil
         {
             problems.append(
@@ -81,6 +81,18 @@ extension ModelRolloutSpec {
                     "spec.service",
                     "the deployment name \(SpecProblem.quoted(deployment)) is not a valid Service name, "
                         + "so the Service must be named"))
+        }
+        if let inferencePool, !inferencePool.isEmpty {
+            if let problem = KubeNames.dnsSubdomainProblem(inferencePool) {
+                problems.append(.invalid("spec.inferencePool", string: inferencePool, problem))
+            }
+            if let service, !service.isEmpty {
+                problems.append(
+                    .invalid(
+                        "spec.inferencePool", string: inferencePool,
+                        "cannot be set together with spec.service: the route's backends are either Services or "
+                            + "InferencePools"))
+            }
         }
         if route.name.isEmpty {
             problems.append(.required("spec.route.name"))

@@ -32,9 +32,11 @@ import KubeCore
 public enum RolloutPlanner {
     /// Identifies the stable, candidate and retired revisions. A new ModelRollout adopts the route: if the desired
     /// revision's Service has weight (or the rule has no backends), it is stable; otherwise the backend with the
-    /// largest weight is stable (its Deployment is assumed to have the Service's name).
+    /// largest weight is stable: its Deployment is `backendDeployments[name]` (an InferencePool's selected
+    /// Deployment, resolved by the shell), else the Deployment named like the backend (the Service convention).
     public static func identify(
-        spec: ModelRolloutSpec, status: ModelRolloutStatus, routeBackends: [String: Int]
+        spec: ModelRolloutSpec, status: ModelRolloutStatus, routeBackends: [String: Int],
+        backendDeployments: [String: String] = [:]
     ) -> RolloutParties {
         var adopted = false
         let stable: RolloutParties.Revision
@@ -47,7 +49,7 @@ public enum RolloutPlanner {
                 $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key
             }.first
             if let heaviest, heaviest.key != desiredService, (routeBackends[desiredService] ?? 0) <= 0 {
-                stable = .init(deployment: heaviest.key, service: heaviest.key)
+                stable = .init(deployment: backendDeployments[heaviest.key] ?? heaviest.key, service: heaviest.key)
             } else {
                 stable = .init(deployment: spec.deployment, service: desiredService)
             }

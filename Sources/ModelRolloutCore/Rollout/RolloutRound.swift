@@ -267,35 +267,45 @@ public struct RoundTargets: Sendable, Equatable {
 ///    `analysis.interval`), the arrival and throughput estimators and the autoscaler (every `resyncInterval`),
 ///    ``RolloutPlanner/plan(_:)``, and the requeue time.
 public enum RolloutRound {
-    /// The targets from a live HTTPRoute (nil: the route does not exist).
-    public static func targets(spec: ModelRolloutSpec, status: ModelRolloutStatus, route: HTTPRoute?) -> RoundTargets {
-        guard let route else { return targets(spec: spec, status: status, routeBackends: nil) }
+    /// The targets from a live HTTPRoute (nil: the route does not exist). `backendDeployments` maps a backend
+    /// name to the Deployment it serves where the shell knows it (an InferencePool's selector picks a Deployment's
+    /// pods); a backend not in it serves the Deployment of the same name, the convention for Services.
+    public static func targets(
+        spec: ModelRolloutSpec, status: ModelRolloutStatus, route: HTTPRoute?,
+        backendDeployments: [String: String] = [:]
+    ) -> RoundTargets {
+        guard let route else {
+            return targets(spec: spec, status: status, routeBackends: nil, backendDeployments: backendDeployments)
+        }
+        let kind = spec.backendKind
         let known = Set(
             [
                 spec.serviceName(forDeployment: spec.deployment), status.stableService, status.candidateService,
                 status.retiredService,
             ].compactMap { $0 })
         var backends: [String: Int] = [:]
-        let observed = RouteWeights.observe(route, services: known)
+        let observed = RouteWeights.observe(route, services: known, kind: kind)
         if observed.ruleIndex != nil {
             backends = observed.weights
-        } else if let rule = route.spec.rules.first {
-            // A new ModelRollout: the first rule's Service backends, to adopt the stable one.
-            for ref in rule.backendRefs where ref.kind == nil || ref.kind == "Service" {
-                backends[ref.name] = Int(ref.effectiveWeight)
-            }
+        } else {
+            // A new ModelRollout: the first rule's backends of the managed kind, to adopt the stable one.
+            backends = RouteWeights.firstRuleBackends(route, kind: kind)
         }
-        let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: backends)
+        let parties = RolloutPlanner.identify(
+            spec: spec, status: status, routeBackends: backends, backendDeployments: backendDeployments)
         return RoundTargets(
             parties: parties,
-            route: RouteState(found: true, weights: RouteWeights.observe(route, services: parties.services).weights))
+            route: RouteState(
+                found: true, weights: RouteWeights.observe(route, services: parties.services, kind: kind).weights))
     }
 
     /// The targets from the weights of the route's backends by name (nil: the route does not exist).
     public static func targets(
-        spec: ModelRolloutSpec, status: ModelRolloutStatus, routeBackends: [String: Int]?
+        spec: ModelRolloutSpec, status: ModelRolloutStatus, routeBackends: [String: Int]?,
+        backendDeployments: [String: String] = [:]
     ) -> RoundTargets {
-        let parties = RolloutPlanner.identify(spec: spec, status: status, routeBackends: routeBackends ?? [:])
+        let parties = RolloutPlanner.identify(
+            spec: spec, status: status, routeBackends: routeBackends ?? [:], backendDeployments: backendDeployments)
         let managed = (routeBackends ?? [:]).filter { parties.services.contains($0.key) }
         return RoundTargets(parties: parties, route: RouteState(found: routeBackends != nil, weights: managed))
     }
