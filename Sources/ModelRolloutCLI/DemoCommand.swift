@@ -52,6 +52,12 @@ struct DemoCommand: AsyncParsableCommand {
             measures them, and an outage caused by a loading pod lasts the compressed load time here (minutes \
             in a real cluster). Both phases take about 1.5 minutes together.
 
+            --backend inferencepool plays phase 1 through InferencePools of the Gateway API Inference Extension: \
+            each revision behind a pool of its own (vllm-llama-r1-pool, vllm-llama-r2-pool), the route's \
+            backendRefs naming the pools, the gateway picking within a pool the Ready member with the fewest \
+            waiting then running requests, and spec.inferencePool naming the candidate's pool. Phase 2 is the same \
+            either way (a rolling update behind one backend).
+
             --json FILE writes {"baselineTtftP95", "modelrollout": {"ttftP95DuringRevision", \
             "requestsToLoadingPods", "requests", "completedSeconds", ...}, "naive": {...}} (seconds). \
             --kubeconfig-out lets you kubectl into the cluster while it runs; --keep-running keeps it (and the \
@@ -103,11 +109,21 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Wall seconds each phase may take before the demo gives up.", valueName: "seconds"))
     var phaseTimeout: Double = 120
 
+    @Option(
+        help: ArgumentHelp(
+            "What the route's backendRefs name in phase 1: a Service per revision (service) or an InferencePool "
+                + "per revision, as behind llm-d or an inference gateway (inferencepool).",
+            valueName: "service|inferencepool"))
+    var backend: String = "service"
+
     func validate() throws {
         guard ["naive", "none"].contains(compare) else {
             throw ValidationError("--compare must be naive or none, not \(compare)")
         }
         guard ["tcp", "health"].contains(probe) else { throw ValidationError("--probe must be tcp or health") }
+        guard ["service", "inferencepool"].contains(backend) else {
+            throw ValidationError("--backend must be service or inferencepool, not \(backend)")
+        }
         guard (1...16).contains(replicas) else { throw ValidationError("--replicas must be 1...16") }
         guard rate > 0, rate <= 200, rate.isFinite else { throw ValidationError("--rate must be in (0, 200]") }
         guard (1...100_000).contains(promptTokens), (1...4096).contains(maxTokens), (1...1024).contains(maxNumSeqs)
@@ -121,7 +137,7 @@ struct DemoCommand: AsyncParsableCommand {
     var scenario: DemoScenario {
         DemoScenario(
             replicas: replicas, rate: rate, promptTokens: promptTokens, maxTokens: maxTokens, maxNumSeqs: maxNumSeqs,
-            loadSeconds: loadSeconds, probe: probe, holdSeconds: 4)
+            loadSeconds: loadSeconds, probe: probe, holdSeconds: 4, backend: backend)
     }
 
     static let namespace = "llm-serving"

@@ -20,6 +20,15 @@ struct DemoScenario: Sendable {
     var probe: String
     /// Hold of each ModelRollout step before the next, in wall seconds.
     var holdSeconds: Double
+    /// `service`: each revision behind a Service; `inferencepool`: behind an InferencePool (Gateway API Inference
+    /// Extension), the route's backendRefs naming the pools.
+    var backend: String = "service"
+
+    var usesPools: Bool { backend == "inferencepool" }
+
+    /// The route backend of a revision's Deployment: the Deployment's own name for a Service, `<name>-pool` for a
+    /// pool (named apart from the Deployment, so the controller finds the revision through the pool's selector).
+    func backendName(deployment: String) -> String { usesPools ? "\(deployment)-pool" : deployment }
 
     static let model = "meta-llama/Llama-3.1-8B-Instruct"
     static let image = "vllm/vllm-openai:v0.11.0"
@@ -99,9 +108,29 @@ struct DemoScenario: Sendable {
         ]
     }
 
-    /// The HTTPRoute `llm-chat` for `hostname`, all traffic to `backend`.
-    static func route(namespace: String, hostname: String, backend: String) -> JSONValue {
+    /// An InferencePool selecting the pods that `selector` matches on port 8000, with an endpoint picker named after
+    /// it (the emulated gateway picks endpoints itself).
+    static func inferencePool(name: String, namespace: String, selector: JSONValue) -> JSONValue {
         [
+            "apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
+            "metadata": ["name": .string(name), "namespace": .string(namespace)],
+            "spec": [
+                "selector": ["matchLabels": selector], "targetPorts": [["number": 8000]],
+                "endpointPickerRef": ["name": .string("\(name)-epp"), "port": ["number": 9002]],
+            ],
+        ]
+    }
+
+    /// The HTTPRoute `llm-chat` for `hostname`, all traffic to `backend` (a Service, or a pool with `pool`).
+    static func route(namespace: String, hostname: String, backend: String, pool: Bool = false) -> JSONValue {
+        let ref: JSONValue =
+            pool
+            ? [
+                "group": "inference.networking.k8s.io", "kind": "InferencePool", "name": .string(backend),
+                "weight": 100,
+            ]
+            : ["name": .string(backend), "port": 8000, "weight": 100]
+        return [
             "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
             "metadata": ["name": "llm-chat", "namespace": .string(namespace)],
             "spec": [
@@ -110,7 +139,7 @@ struct DemoScenario: Sendable {
                 "rules": [
                     [
                         "matches": [["path": ["type": "PathPrefix", "value": "/v1"]]],
-                        "backendRefs": [["name": .string(backend), "port": 8000, "weight": 100]],
+                        "backendRefs": [ref],
                     ]
                 ],
             ],
@@ -120,7 +149,7 @@ struct DemoScenario: Sendable {
     /// The ModelRollout `chat`, adopting `deployment` as the revision serving today.
     func modelRollout(namespace: String, deployment: String) -> JSONValue {
         let hold = JSONValue.string("\(Int(holdSeconds.rounded()))s")
-        return [
+        var rollout: JSONValue = [
             "apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout",
             "metadata": ["name": "chat", "namespace": .string(namespace)],
             "spec": [
@@ -134,5 +163,14 @@ struct DemoScenario: Sendable {
                 "autoscaling": ["scaleDownDelay": "3s"],
             ],
         ]
+        if usesPools { rollout[path: ["spec", "inferencePool"]] = .string(backendName(deployment: deployment)) }
+        return rollout
+    }
+
+    /// The spec change that starts the revision to `deployment` (and its pool).
+    func revisionPatch(to deployment: String) -> JSONValue {
+        var spec: JSONValue = ["deployment": .string(deployment)]
+        if usesPools { spec["inferencePool"] = .string(backendName(deployment: deployment)) }
+        return ["spec": spec]
     }
 }

@@ -42,18 +42,26 @@ struct DemoStory {
             try await create(
                 .deployments,
                 scenario.deployment(name: name, namespace: namespace, revision: revision, replicas: replicas))
-            try await create(
-                .services,
-                DemoScenario.service(
-                    name: name, namespace: namespace,
-                    selector: ["app": "vllm-llama", "modelrollout.io/revision": .string(revision)]))
+            let selector: JSONValue = ["app": "vllm-llama", "modelrollout.io/revision": .string(revision)]
+            if scenario.usesPools {
+                try await create(
+                    .inferencePools,
+                    DemoScenario.inferencePool(
+                        name: scenario.backendName(deployment: name), namespace: namespace, selector: selector))
+            } else {
+                try await create(.services, DemoScenario.service(name: name, namespace: namespace, selector: selector))
+            }
         }
+        let stableBackend = scenario.backendName(deployment: "vllm-llama-r1")
         try await create(
             .httpRoutes,
-            DemoScenario.route(namespace: namespace, hostname: "chat.llm.example.com", backend: "vllm-llama-r1"))
+            DemoScenario.route(
+                namespace: namespace, hostname: "chat.llm.example.com", backend: stableBackend,
+                pool: scenario.usesPools))
         timeline.note(
-            "created Deployments vllm-llama-r1 (\(scenario.replicas) replicas) and vllm-llama-r2 (0), their Services, "
-                + "HTTPRoute llm-chat -> vllm-llama-r1")
+            "created Deployments vllm-llama-r1 (\(scenario.replicas) replicas) and vllm-llama-r2 (0), their "
+                + (scenario.usesPools ? "InferencePools" : "Services") + ", HTTPRoute llm-chat -> "
+                + (scenario.usesPools ? "InferencePool " : "") + stableBackend)
         try await waitUntil("vllm-llama-r1 to serve", timeline: timeline, deadline: deadline) {
             await servingPods(timeline, revision: "r1") == scenario.replicas
         }
@@ -81,8 +89,11 @@ struct DemoStory {
         let (baselineStart, revisionStart) = try await measureBaseline(timeline: timeline, deadline: deadline)
 
         _ = try await kube.dynamic(ModelRollout.resource, namespace: namespace).patch(
-            "chat", type: .merge, patch: ["spec": ["deployment": "vllm-llama-r2"]])
-        timeline.note("revision: spec.deployment of ModelRollout chat set to vllm-llama-r2")
+            "chat", type: .merge, patch: scenario.revisionPatch(to: "vllm-llama-r2"))
+        timeline.note(
+            "revision: spec.deployment of ModelRollout chat set to vllm-llama-r2"
+                + (scenario.usesPools
+                    ? ", spec.inferencePool to \(scenario.backendName(deployment: "vllm-llama-r2"))" : ""))
         var ended: Date?
         var outcome = "timed out after \(Int(phaseTimeout)) s"
         do {

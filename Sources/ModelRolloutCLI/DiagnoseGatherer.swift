@@ -36,13 +36,15 @@ struct DiagnoseGatherer {
         }
         let pods = try await list { try await kube.resources(Pod.self, namespace: namespace).list().items }
         let rollouts = await readRollouts(&warnings)
+        let pools = await readPools(routes: routes, &warnings)
 
         var revisions: [RevisionSignals] = []
         var modelCache: [String: String] = [:]
         for route in routes {
             let routeName = route.metadata.name ?? ""
-            let backends = self.backends(of: route, services: services, deployments: deployments, pods: pods,
-                                         warnings: &warnings)
+            let backends = self.backends(
+                of: route, services: services, pools: pools, deployments: deployments, pods: pods,
+                warnings: &warnings)
             let rollout = rollouts.first { $0.spec.route.name == routeName }
             var routeRevisions: [RevisionSignals] = []
             for backend in backends {
@@ -119,6 +121,22 @@ struct DiagnoseGatherer {
         return routes.sorted { ($0.metadata.name ?? "") < ($1.metadata.name ?? "") }
     }
 
+    /// InferencePools of the namespace, read only when a route names one; none when the Inference Extension's
+    /// CRD is not installed (each pool backendRef then warns that its pool is not found).
+    func readPools(routes: [HTTPRoute], _ warnings: inout [String]) async -> [InferencePool] {
+        guard routes.contains(where: { $0.spec.rules.contains { $0.backendRefs.contains(where: \.isInferencePool) } })
+        else { return [] }
+        do {
+            return try await kube.resources(InferencePool.self, namespace: namespace).list().items
+        } catch let error as KubeAPIError where error.isNotFound {
+            warnings.append("InferencePools not served by this cluster (the Gateway API Inference Extension CRDs are not installed)")
+            return []
+        } catch {
+            warnings.append("InferencePools not readable: \(error)")
+            return []
+        }
+    }
+
     /// ModelRollouts of the namespace; none when the CRD is not installed.
     func readRollouts(_ warnings: inout [String]) async -> [ModelRollout] {
         do {
@@ -132,42 +150,52 @@ struct DiagnoseGatherer {
         }
     }
 
-    /// The backends of every rule: each Service backendRef in this namespace, resolved to the Deployments
-    /// whose pod template its selector matches (the revisions) and their pods (the Service's pods that
-    /// ``RevisionPods/select(_:from:)`` gives the revision, as the controller counts them).
+    /// The backends of every rule: each Service or InferencePool backendRef in this namespace, resolved to the
+    /// Deployments whose pod template its selector matches (the revisions) and their pods (the backend's pods that
+    /// ``RevisionPods/select(_:from:)`` gives the revision, as the controller counts them). A pool's pods are
+    /// those its `matchLabels` select, on its first target port.
     func backends(
-        of route: HTTPRoute, services: [Service], deployments: [Deployment], pods: [Pod], warnings: inout [String]
+        of route: HTTPRoute, services: [Service], pools: [InferencePool] = [], deployments: [Deployment], pods: [Pod],
+        warnings: inout [String]
     ) -> [Backend] {
         var out: [Backend] = []
         let routeName = route.metadata.name ?? ""
         for (index, rule) in route.spec.rules.enumerated() {
             for ref in rule.backendRefs {
-                guard ref.kind == nil || ref.kind == "Service", ref.namespace == nil || ref.namespace == namespace
-                else {
-                    warnings.append("route \(routeName): backend \(ref.name) is not a Service in \(namespace)")
+                guard ref.isService || ref.isInferencePool, ref.namespace == nil || ref.namespace == namespace else {
+                    warnings.append(
+                        "route \(routeName): backend \(ref.name) is not a Service or an InferencePool in \(namespace)")
                     continue
                 }
-                guard let service = services.first(where: { $0.metadata.name == ref.name }) else {
-                    warnings.append("route \(routeName): Service \(ref.name) not found")
-                    continue
+                let selector: [String: String]
+                let port: Int
+                if ref.isInferencePool {
+                    guard let pool = pools.first(where: { $0.metadata.name == ref.name }) else {
+                        warnings.append("route \(routeName): InferencePool \(ref.name) not found")
+                        continue
+                    }
+                    selector = pool.spec.matchLabels
+                    port = Int(pool.spec.targetPorts.first?.number ?? 8000)
+                } else {
+                    guard let service = services.first(where: { $0.metadata.name == ref.name }) else {
+                        warnings.append("route \(routeName): Service \(ref.name) not found")
+                        continue
+                    }
+                    selector = service.spec.selector ?? [:]
+                    port = targetPort(ref: ref, service: service, pods: Self.selected(pods, by: selector))
                 }
-                let selector = service.spec.selector ?? [:]
-                let servicePods = selector.isEmpty ? [] : pods.filter { pod in
-                    let labels = pod.metadata.labels ?? [:]
-                    return selector.allSatisfy { labels[$0.key] == $0.value } && pod.metadata.deletionTimestamp == nil
-                }
+                let backendPods = Self.selected(pods, by: selector)
                 let matched = deployments.filter { deployment in
                     let labels = deployment.spec.template.metadata?.labels ?? [:]
                     return !selector.isEmpty && selector.allSatisfy { labels[$0.key] == $0.value }
                 }
-                let port = targetPort(ref: ref, service: service, pods: servicePods)
                 if matched.isEmpty {
                     out.append(Backend(route: route, ruleIndex: index, service: ref.name,
-                                       weight: Int(ref.effectiveWeight), deployment: ref.name, pods: servicePods,
+                                       weight: Int(ref.effectiveWeight), deployment: ref.name, pods: backendPods,
                                        port: port))
                 }
                 for deployment in matched {
-                    let owned = RevisionPods.select(deployment, from: servicePods)
+                    let owned = RevisionPods.select(deployment, from: backendPods)
                     out.append(Backend(route: route, ruleIndex: index, service: ref.name,
                                        weight: Int(ref.effectiveWeight), deployment: deployment.metadata.name ?? "",
                                        pods: owned, port: port))
@@ -175,6 +203,15 @@ struct DiagnoseGatherer {
             }
         }
         return out
+    }
+
+    /// The live pods a label selector selects (an empty selector selects none).
+    static func selected(_ pods: [Pod], by selector: [String: String]) -> [Pod] {
+        guard !selector.isEmpty else { return [] }
+        return pods.filter { pod in
+            let labels = pod.metadata.labels ?? [:]
+            return selector.allSatisfy { labels[$0.key] == $0.value } && pod.metadata.deletionTimestamp == nil
+        }
     }
 
     /// The pod port behind the backendRef: the Service port's numeric targetPort, else the named container

@@ -76,6 +76,13 @@ enum PluginFormat {
         field("Namespace", rollout.metadata.namespace ?? "")
         field("Model", spec.model)
         field("Route", spec.route.name)
+        if let stableBackend = status.stableService, !stableBackend.isEmpty {
+            var backends = ["\(stableBackend) (stable)"]
+            if let candidate = status.candidateService, !candidate.isEmpty, candidate != stableBackend {
+                backends.append("\(candidate) (candidate)")
+            }
+            field("Backends", "\(spec.backendKind.noun) " + backends.joined(separator: ", "))
+        }
         var phase = status.phase?.rawValue ?? "<not reconciled yet>"
         if spec.paused, status.phase != .paused { phase += " (spec.paused is true)" }
         if spec.mode == .observe { phase += " (mode Observe: nothing is patched)" }

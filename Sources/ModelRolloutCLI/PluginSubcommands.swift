@@ -139,11 +139,13 @@ struct PluginPromoteCommand: AsyncParsableCommand {
     }
 }
 
-/// `abort NAME`: sets spec.deployment (and spec.service) back to the stable revision.
+/// `abort NAME`: sets spec.deployment (and spec.service or spec.inferencePool) back to the stable revision.
 struct PluginAbortCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "abort",
-        abstract: "Abort the rollout in progress: spec.deployment (and spec.service) back to the stable revision.")
+        abstract:
+            "Abort the rollout in progress: spec.deployment (and spec.service or spec.inferencePool) back to the "
+            + "stable revision.")
 
     @OptionGroup var connection: PluginConnectionOptions
 
@@ -171,12 +173,13 @@ struct PluginAbortCommand: AsyncParsableCommand {
             }
             var patch: [String: JSONValue] = ["deployment": .string(stable)]
             var changes = ["spec.deployment \(spec.deployment) -> \(stable)"]
-            let specService = raw[path: ["spec", "service"]]?.stringValue
-            if let specService {
-                let stableService = status.stableService ?? stable
-                if specService != stableService {
-                    patch["service"] = .string(stableService)
-                    changes.append("spec.service \(specService) -> \(stableService)")
+            // The candidate's backend (spec.service or spec.inferencePool) goes back to the stable one too.
+            for field in ["service", "inferencePool"] {
+                guard let current = raw[path: ["spec", field]]?.stringValue, !current.isEmpty else { continue }
+                let stableBackend = status.stableService ?? stable
+                if current != stableBackend {
+                    patch[field] = .string(stableBackend)
+                    changes.append("spec.\(field) \(current) -> \(stableBackend)")
                 }
             }
             try await session.mergePatch(name, ["spec": .object(patch)])
