@@ -4,8 +4,9 @@ import Testing
 
 @testable import ClusterSim
 
-/// The bundled CRDs (ModelRollout, minimal HTTPRoute): in step with `crds/`, accepted by the emulator's CRD
-/// checks, served after `install(into:)`, and enforcing their schema (defaults, enums, bounds, printer columns).
+/// The bundled CRDs (ModelRollout, minimal HTTPRoute and InferencePool): in step with `crds/`, accepted by the
+/// emulator's CRD checks, served after `install(into:)`, and enforcing their schema (defaults, enums, bounds,
+/// printer columns). InferencePoolCRDTests covers the InferencePool schema.
 @Suite("Bundled CRDs")
 struct BundledCRDTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -56,10 +57,11 @@ struct BundledCRDTests {
         }
     }
 
-    @Test func bothCRDsPassTheCRDChecks() throws {
+    @Test func everyCRDPassesTheCRDChecks() throws {
         let objects = try BundledCRDs.objects()
         #expect(objects.compactMap { $0[path: ["metadata", "name"]]?.stringValue } == [
-            "httproutes.gateway.networking.k8s.io", "modelrollouts.modelrollout.io",
+            "httproutes.gateway.networking.k8s.io", "inferencepools.inference.networking.k8s.io",
+            "modelrollouts.modelrollout.io",
         ])
         for crd in objects {
             #expect(CRDValidation.validate(crd) == [])
@@ -70,7 +72,7 @@ struct BundledCRDTests {
         }
     }
 
-    @Test func installServesBothResourcesAndIsIdempotent() async throws {
+    @Test func installServesEveryResourceAndIsIdempotent() async throws {
         let storage = ObjectStorage()
         try await BundledCRDs.install(into: storage)
         let rv = await storage.resourceVersion
@@ -88,6 +90,10 @@ struct BundledCRDTests {
             registry.lookup(group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes"))
         #expect(routes.categories == ["gateway-api"])
         #expect(routes.descriptor.kind == "HTTPRoute")
+        let pools = try #require(registry.lookup(.inferencePools))
+        #expect(pools.descriptor == .inferencePools)
+        #expect(pools.listKind == "InferencePoolList")
+        #expect(pools.subresources == ["status"])
         let crd = await storage.get(.customResourceDefinitions, namespace: nil, name: "modelrollouts.modelrollout.io")
         let established = crd?[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "Established" }
         #expect(established?["status"] == "True")

@@ -74,6 +74,85 @@ struct EndpointAndRouteTests {
         #expect(EndpointResolver.revision(of: Self.pod("p")) == "")
     }
 
+    static func pool(matchLabels: JSONValue, targetPorts: [Int] = [8000], namespace: String = "ns") -> JSONValue {
+        [
+            "metadata": ["name": "pool", "namespace": .string(namespace)],
+            "spec": [
+                "selector": ["matchLabels": matchLabels],
+                "targetPorts": .array(targetPorts.map { ["number": .int(Int64($0))] }),
+            ],
+        ]
+    }
+
+    @Test func poolMembersAreTheReadyPodsTheSelectorMatches() {
+        let pods = [
+            Self.pod("ready", labels: ["app": "a", "pool": "p"]),
+            Self.pod("unready", labels: ["app": "a", "pool": "p"], ready: false),
+            Self.pod("terminating", labels: ["pool": "p"], terminating: true),
+            Self.pod("other-ns", namespace: "elsewhere", labels: ["pool": "p"]),
+            Self.pod("no-ip", labels: ["pool": "p"], ip: nil), Self.pod("other-pool", labels: ["pool": "q"]),
+            Self.pod("b-ready", labels: ["pool": "p"], owner: ["kind": "Deployment", "name": "rev-b"]),
+        ]
+        let members = EndpointResolver.endpoints(pool: Self.pool(matchLabels: ["pool": "p"]), pods: pods)
+        #expect(members.map(\.pod) == ["b-ready", "ready"])
+        #expect(members.allSatisfy { $0.port == 8000 && $0.namespace == "ns" })
+        #expect(members.first?.revision == "rev-b")
+        // The first target port is the one served; every label of the selector must match.
+        let second = EndpointResolver.endpoints(
+            pool: Self.pool(matchLabels: ["pool": "p", "app": "a"], targetPorts: [9000, 8000]), pods: pods)
+        #expect(second.map(\.pod) == ["ready"])
+        #expect(second.first?.port == 9000)
+        // An empty selector or no target port selects nothing.
+        #expect(EndpointResolver.endpoints(pool: Self.pool(matchLabels: [:]), pods: pods).isEmpty)
+        #expect(EndpointResolver.endpoints(pool: Self.pool(matchLabels: ["pool": "p"], targetPorts: []), pods: pods)
+            .isEmpty)
+    }
+
+    struct PickCase: Sendable, CustomTestStringConvertible {
+        var name: String
+        /// Per candidate: the queue (nil: unknown) and the gateway's in-flight count.
+        var candidates: [(queue: PodQueueState?, inFlight: Int)]
+        /// The pods (`p0`, `p1`, ...) that tie for the best score.
+        var best: [String]
+        var testDescription: String { name }
+    }
+
+    @Test(arguments: [
+        PickCase(
+            name: "fewest waiting wins over fewer running",
+            candidates: [(PodQueueState(waiting: 2, running: 0), 0), (PodQueueState(waiting: 0, running: 9), 0)],
+            best: ["p1"]),
+        PickCase(
+            name: "then fewest running",
+            candidates: [(PodQueueState(waiting: 1, running: 3), 0), (PodQueueState(waiting: 1, running: 2), 5)],
+            best: ["p1"]),
+        PickCase(
+            name: "then fewest in flight",
+            candidates: [(PodQueueState(waiting: 0, running: 1), 2), (PodQueueState(waiting: 0, running: 1), 1)],
+            best: ["p1"]),
+        PickCase(
+            name: "full tie", candidates: [(PodQueueState(waiting: 0, running: 0), 0), (nil, 0), (nil, 0)],
+            best: ["p0", "p1", "p2"]),
+        PickCase(
+            name: "unknown queue: in flight counts as running",
+            candidates: [(nil, 3), (nil, 1), (PodQueueState(waiting: 0, running: 2), 0)], best: ["p1"]),
+        PickCase(name: "no candidates", candidates: [], best: []),
+    ])
+    func endpointPickerScoring(_ c: PickCase) {
+        let candidates = c.candidates.enumerated().map { index, load in
+            EndpointPicker.Candidate(
+                endpoint: ServiceEndpoint(namespace: "ns", pod: "p\(index)", ip: "127.9.0.\(index + 2)", port: 8000,
+                    revision: "r"),
+                queue: load.queue, inFlight: load.inFlight)
+        }
+        #expect(EndpointPicker.best(candidates).map(\.endpoint.pod) == c.best)
+        var random = SplitMix64(seed: 1)
+        for _ in 0..<20 {
+            let picked = EndpointPicker.pick(candidates, using: &random)
+            #expect(picked.map { c.best.contains($0.pod) } ?? c.best.isEmpty)
+        }
+    }
+
     static func route(
         _ name: String, created: String = "2025-01-01T00:00:00Z", hostnames: [String]? = nil, rules: [JSONValue]
     ) -> JSONValue {
@@ -198,10 +277,11 @@ struct GatewayFixture {
         await cluster.stop()
     }
 
-    /// A Deployment `name` (label app=name) of simulated vLLM serving model "m" and its Service `name`.
+    /// A Deployment `name` (pod labels app=name plus `labels`) of simulated vLLM serving model "m" and, unless
+    /// `service` is false, its Service `name`.
     func revision(
         _ name: String, replicas: Int = 1, probe: JSONValue = WorkloadControllerTests.modelsProbe,
-        annotations: JSONValue = [:]
+        annotations: JSONValue = [:], labels: [String: JSONValue] = [:], service withService: Bool = true
     ) async throws {
         var deployment = WorkloadControllerTests.deployment(
             name: name, replicas: replicas, probe: probe, annotations: annotations)
@@ -209,7 +289,9 @@ struct GatewayFixture {
         var container = deployment[path: ["spec", "template", "spec", "containers"]]?.arrayValue?.first ?? [:]
         container["args"] = ["--model", "org/model", "--served-model-name", "m"]
         deployment[path: ["spec", "template", "spec", "containers"]] = [container]
+        for (key, value) in labels { deployment[path: ["spec", "template", "metadata", "labels", key]] = value }
         _ = try await cluster.storage.create(.deployments, deployment)
+        guard withService else { return }
         let service: JSONValue = [
             "apiVersion": "v1", "kind": "Service",
             "metadata": ["name": .string(name), "namespace": "llm-serving"],
@@ -224,9 +306,44 @@ struct GatewayFixture {
         }.count
     }
 
-    /// Creates or replaces the HTTPRoute `llm` with weighted backends.
+    /// An InferencePool `name` of the pods labelled `matchLabels`, serving on port 8000 (the simulated vLLM's).
+    func pool(_ name: String, matchLabels: [String: JSONValue]) async throws {
+        let pool: JSONValue = [
+            "apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
+            "metadata": ["name": .string(name), "namespace": "llm-serving"],
+            "spec": [
+                "selector": ["matchLabels": .object(matchLabels)], "targetPorts": [["number": 8000]],
+                "endpointPickerRef": ["name": .string(name + "-epp"), "port": ["number": 9002]],
+            ],
+        ]
+        _ = try await cluster.storage.create(.inferencePools, pool)
+    }
+
+    /// Pods of the pool's selector that are Ready.
+    func readyMembers(_ matchLabels: [String: String]) async -> [String] {
+        await cluster.storage.list(.pods, namespace: "llm-serving").filter { pod in
+            let labels = (pod[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+            return matchLabels.allSatisfy { labels[$0.key] == $0.value } && EndpointResolver.isReady(pod)
+        }.compactMap { $0[path: ["metadata", "name"]]?.stringValue }.sorted()
+    }
+
+    /// Creates or replaces the HTTPRoute `llm` with weighted Service backends (port 80).
     func route(_ backends: [(String, Int)]) async throws {
-        let refs: [JSONValue] = backends.map { ["name": .string($0.0), "port": 80, "weight": .int(Int64($0.1))] }
+        try await route(refs: backends.map { ["name": .string($0.0), "port": 80, "weight": .int(Int64($0.1))] })
+    }
+
+    /// Creates or replaces the HTTPRoute `llm` with weighted InferencePool backends.
+    func poolRoute(_ pools: [(String, Int)]) async throws {
+        try await route(
+            refs: pools.map {
+                [
+                    "group": "inference.networking.k8s.io", "kind": "InferencePool", "name": .string($0.0),
+                    "weight": .int(Int64($0.1)),
+                ]
+            })
+    }
+
+    private func route(refs: [JSONValue]) async throws {
         var route: JSONValue = [
             "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
             "metadata": ["name": "llm", "namespace": "llm-serving"],
@@ -243,8 +360,12 @@ struct GatewayFixture {
         }
     }
 
-    func get(_ path: String) async throws -> (status: Int, headers: [String: String], body: String) {
-        let response = try await client.execute(HTTPClientRequest(url: gatewayURL + path), timeout: .seconds(10))
+    /// GET `path` through the cluster's gateway, or through the gateway at `url`.
+    func get(_ path: String, via url: String? = nil) async throws
+        -> (status: Int, headers: [String: String], body: String)
+    {
+        let response = try await client.execute(
+            HTTPClientRequest(url: (url ?? gatewayURL) + path), timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 22)
         var headers: [String: String] = [:]
         for (name, value) in response.headers { headers[name.lowercased()] = value }
@@ -385,6 +506,216 @@ struct GatewayTests {
         await fixture.shutdown()
     }
 
+    /// A gateway of the fixture's cluster with a fixed seed (and, optionally, scripted queue states), started once
+    /// the routes, pools and members exist so that its first request already sees them.
+    static func seededGateway(
+        _ fixture: GatewayFixture, seed: UInt64,
+        queueState: @escaping @Sendable (String, String) async -> PodQueueState? = { _, _ in nil }
+    ) async throws -> (Gateway, String) {
+        let workloads = fixture.cluster.workloads
+        let gateway = Gateway(
+            store: fixture.cluster.storage, configuration: Gateway.Configuration(randomSeed: seed),
+            modelState: { namespace, pod in await workloads.modelState(namespace: namespace, pod: pod) },
+            queueState: queueState)
+        return (gateway, try await gateway.start())
+    }
+
+    /// The Inference Extension's conformance split: two pools behind one rule at weights 70/30, 200 requests at
+    /// concurrency 5, each observed share within 10 percentage points of its weight. The seeded gateway draws the
+    /// same 200 backend choices on every run, whatever the interleaving.
+    @Test(.timeLimit(.minutes(1)))
+    func poolBackendsSplitByWeight() async throws {
+        let fixture = try await GatewayFixture.start()
+        for name in ["pool-a", "pool-b"] {
+            try await fixture.revision(name, service: false)
+            try await fixture.pool(name, matchLabels: ["app": .string(name)])
+        }
+        try await fixture.poolRoute([("pool-a", 70), ("pool-b", 30)])
+        #expect(
+            await eventually {
+                let a = await fixture.readyMembers(["app": "pool-a"])
+                let b = await fixture.readyMembers(["app": "pool-b"])
+                return a.count == 1 && b.count == 1
+            })
+        let (gateway, url) = try await Self.seededGateway(fixture, seed: 7030)
+
+        var counts: [String: Int] = [:]
+        var pools: [String: Int] = [:]
+        try await withThrowingTaskGroup(of: (Int, [String: String]).self) { group in
+            func record(_ status: Int, _ headers: [String: String]) {
+                #expect(status == 200)
+                counts[headers["x-sim-backend"] ?? "?", default: 0] += 1
+                pools[headers["x-sim-revision"] ?? "?", default: 0] += 1
+            }
+            for index in 0..<200 {
+                if index >= 5, let reply = try await group.next() { record(reply.0, reply.1) }
+                group.addTask {
+                    let reply = try await fixture.get("/v1/models", via: url)
+                    return (reply.status, reply.headers)
+                }
+            }
+            for try await (status, headers) in group { record(status, headers) }
+        }
+        let a = counts["llm-serving/pool-a"] ?? 0
+        let b = counts["llm-serving/pool-b"] ?? 0
+        print("SPLIT", counts)
+        #expect(a + b == 200, "\(counts)")
+        #expect(abs(Double(a) / 200 - 0.70) <= 0.10, "\(counts)")
+        #expect(abs(Double(b) / 200 - 0.30) <= 0.10, "\(counts)")
+        #expect(pools == ["pool-a": a, "pool-b": b])
+        let stats = await gateway.snapshot()
+        #expect(stats.byBackend == counts)
+        #expect(stats.byRevision == pools)
+        #expect(stats.byStatus == [200: 200])
+        #expect(stats.requestsToUnloadedPods == 0)
+        await gateway.stop()
+        await fixture.shutdown()
+    }
+
+    /// Only Ready pods that the pool's selector matches get requests: not a member that is still loading, not a
+    /// Ready pod with other labels, even when a Service of the pool's name selects it.
+    @Test(.timeLimit(.minutes(1)))
+    func poolSendsOnlyToReadyMembers() async throws {
+        let fixture = try await GatewayFixture.start()
+        let slow: JSONValue = [SimAnnotations.loadSeconds: "1000000"]
+        try await fixture.revision("member", replicas: 2, labels: ["pool": "chat"], service: false)
+        try await fixture.revision("loading", annotations: slow, labels: ["pool": "chat"], service: false)
+        try await fixture.revision("outsider", labels: ["pool": "other"], service: false)
+        _ = try await fixture.cluster.storage.create(
+            .services,
+            [
+                "apiVersion": "v1", "kind": "Service", "metadata": ["name": "chat", "namespace": "llm-serving"],
+                "spec": ["selector": ["app": "outsider"], "ports": [["port": 80, "targetPort": "http"]]],
+            ])
+        try await fixture.pool("chat", matchLabels: ["pool": "chat"])
+        try await fixture.poolRoute([("chat", 1)])
+        #expect(
+            await eventually {
+                let members = await fixture.readyMembers(["pool": "chat"])
+                let outsiders = await fixture.readyMembers(["pool": "other"])
+                return members.count == 2 && outsiders.count == 1
+            })
+        let loadingPods = await fixture.cluster.storage.list(.pods, namespace: "llm-serving").filter {
+            $0[path: ["metadata", "labels", "app"]] == "loading"
+        }
+        #expect(loadingPods.count == 1)
+        #expect(await fixture.readyPods("loading") == 0)
+        let members = await fixture.readyMembers(["pool": "chat"])
+        #expect(await eventually { (try? await fixture.get("/v1/models").status) == 200 })
+
+        var served: [String: Int] = [:]
+        for _ in 0..<60 {
+            let reply = try await fixture.get("/v1/models")
+            #expect(reply.status == 200)
+            #expect(reply.headers["x-sim-backend"] == "llm-serving/chat")
+            #expect(reply.headers["x-sim-revision"] == "member")
+            #expect(reply.headers["x-sim-model-loaded"] == "true")
+            served[reply.headers["x-sim-pod"] ?? "?", default: 0] += 1
+        }
+        #expect(served.keys.sorted() == members, "\(served)")
+        let stats = try #require(await fixture.cluster.gateway?.snapshot())
+        #expect(stats.byRevision["loading"] == nil)
+        #expect(stats.byRevision["outsider"] == nil)
+        #expect(stats.upstreamFailures == 0)
+        await fixture.shutdown()
+    }
+
+    /// A pool that does not exist is Envoy's 500 for an unresolvable backend; a pool without Ready members is 503
+    /// `no healthy upstream`.
+    @Test(.timeLimit(.minutes(1)))
+    func missingPoolAnswers500AndPoolWithoutReadyMembers503() async throws {
+        let fixture = try await GatewayFixture.start()
+        try await fixture.poolRoute([("chat", 1)])
+        #expect(
+            await eventually {
+                let reply = try? await fixture.get("/v1/models")
+                return reply?.status == 500 && reply?.body == "backend inferencepool llm-serving/chat not found"
+            })
+        let slow: JSONValue = [SimAnnotations.loadSeconds: "1000000"]
+        try await fixture.revision("loading", annotations: slow, service: false)
+        try await fixture.pool("chat", matchLabels: ["app": "loading"])
+        #expect(
+            await eventually {
+                let reply = try? await fixture.get("/v1/models")
+                return reply?.status == 503 && reply?.body == "no healthy upstream"
+            })
+        #expect(await fixture.readyPods("loading") == 0)
+        let stats = try #require(await fixture.cluster.gateway?.snapshot())
+        #expect(stats.byBackend.isEmpty)
+        await fixture.shutdown()
+    }
+
+    /// With the servers' queue states (scripted here), the pick avoids the member with waiting requests even when
+    /// it runs fewer, then prefers the member running fewer; equal members share the load.
+    @Test(.timeLimit(.minutes(1)))
+    func poolPickAvoidsMembersWithWaitingRequests() async throws {
+        let fixture = try await GatewayFixture.start()
+        try await fixture.revision("queue", replicas: 2, service: false)
+        try await fixture.pool("queue", matchLabels: ["app": "queue"])
+        try await fixture.poolRoute([("queue", 1)])
+        #expect(await eventually { await fixture.readyMembers(["app": "queue"]).count == 2 })
+        let members = await fixture.readyMembers(["app": "queue"])
+        let queues = ScriptedQueues()
+        let (gateway, url) = try await Self.seededGateway(fixture, seed: 11) { _, pod in
+            await queues.state(pod)
+        }
+
+        func servedPods(_ count: Int) async throws -> [String: Int] {
+            var served: [String: Int] = [:]
+            for _ in 0..<count {
+                let reply = try await fixture.get("/v1/models", via: url)
+                #expect(reply.status == 200)
+                served[reply.headers["x-sim-pod"] ?? "?", default: 0] += 1
+            }
+            return served
+        }
+        await queues.set(members[0], PodQueueState(waiting: 2, running: 0))
+        await queues.set(members[1], PodQueueState(waiting: 0, running: 9))
+        #expect(try await servedPods(20) == [members[1]: 20])
+        await queues.set(members[0], PodQueueState(waiting: 0, running: 1))
+        #expect(try await servedPods(20) == [members[0]: 20])
+        await queues.set(members[1], PodQueueState(waiting: 0, running: 1))
+        #expect(try await servedPods(40).keys.sorted() == members)
+        await gateway.stop()
+        await fixture.shutdown()
+    }
+
+    /// Without queue states the gateway counts its own requests in flight as running: while a long stream holds
+    /// one member, requests go to the other.
+    @Test(.timeLimit(.minutes(1)))
+    func poolPickWithoutQueueStateAvoidsTheBusyMember() async throws {
+        let fixture = try await GatewayFixture.start()
+        try await fixture.revision("busy", replicas: 2, service: false)
+        try await fixture.pool("busy", matchLabels: ["app": "busy"])
+        try await fixture.poolRoute([("busy", 1)])
+        #expect(await eventually { await fixture.readyMembers(["app": "busy"]).count == 2 })
+        let members = await fixture.readyMembers(["app": "busy"])
+        let gateway = try #require(fixture.cluster.gateway)
+        #expect(await eventually { (try? await fixture.get("/v1/models").status) == 200 })
+
+        var request = HTTPClientRequest(url: fixture.gatewayURL + "/v1/completions")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body: JSONValue = ["model": "m", "prompt": "hold", "max_tokens": 400, "stream": true]
+        request.body = .bytes(ByteBuffer(bytes: body.jsonBytes))
+        let stream = try await fixture.client.execute(request, timeout: .seconds(30))
+        #expect(stream.status.code == 200)
+        let busy = try #require(stream.headers.first(name: "x-sim-pod"))
+        let idle = try #require(members.first { $0 != busy })
+        for _ in 0..<10 {
+            // A finished request is forgotten just after its response ends; wait so it never ties with the stream.
+            #expect(await eventually { await gateway.outstandingRequests()["llm-serving/" + idle] == nil })
+            let reply = try await fixture.get("/v1/models")
+            #expect(reply.status == 200)
+            #expect(reply.headers["x-sim-pod"] == idle)
+        }
+        #expect(await gateway.outstandingRequests()["llm-serving/" + busy] == 1)
+        var text = ""
+        for try await chunk in stream.body { text += String(buffer: chunk) }
+        #expect(text.hasSuffix("data: [DONE]\n\n"))
+        await fixture.shutdown()
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func withoutTheRouteResourceEveryRequestIs404() async throws {
         let storage = ObjectStorage()
@@ -401,4 +732,13 @@ struct GatewayTests {
         _ = client
         await gateway.stop()
     }
+}
+
+/// Queue states a test scripts for the gateway's InferencePool pick, by pod name.
+actor ScriptedQueues {
+    private var states: [String: PodQueueState] = [:]
+
+    func set(_ pod: String, _ state: PodQueueState) { states[pod] = state }
+
+    func state(_ pod: String) -> PodQueueState? { states[pod] }
 }

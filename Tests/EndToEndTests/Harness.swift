@@ -122,9 +122,30 @@ final class Harness: @unchecked Sendable {
             KubeJSON.fromJSONValue(Service.self, service))
     }
 
-    func createRoute(_ backends: [String: Int]) async throws {
+    /// An InferencePool `name` selecting the pods of `revision` (port 8000) with an endpoint picker named after it.
+    func createPool(_ name: String, revision: String, port: Int = 8000) async throws {
+        let pool: JSONValue = [
+            "apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
+            "metadata": ["name": .string(name), "namespace": .string(Self.namespace)],
+            "spec": [
+                "selector": ["matchLabels": ["app": "vllm-llama", "revision": .string(revision)]],
+                "targetPorts": [["number": .int(Int64(port))]],
+                "endpointPickerRef": ["name": .string("\(name)-epp"), "port": ["number": 9002]],
+            ],
+        ]
+        _ = try await kube.resources(InferencePool.self, namespace: Self.namespace).create(
+            KubeJSON.fromJSONValue(InferencePool.self, pool))
+    }
+
+    /// The route `llm-chat`: `backends` are Services (port 8000) or, with `pools`, InferencePools.
+    func createRoute(_ backends: [String: Int], pools: Bool = false) async throws {
         let refs: [JSONValue] = backends.sorted { $0.key < $1.key }.map {
-            ["name": .string($0.key), "port": 8000, "weight": .int(Int64($0.value))]
+            pools
+                ? [
+                    "group": "inference.networking.k8s.io", "kind": "InferencePool", "name": .string($0.key),
+                    "weight": .int(Int64($0.value)),
+                ]
+                : ["name": .string($0.key), "port": 8000, "weight": .int(Int64($0.value))]
         }
         let route: JSONValue = [
             "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",

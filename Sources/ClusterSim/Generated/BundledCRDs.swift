@@ -201,8 +201,148 @@ spec:
 
 """##
 
-    /// `crds/modelrollout.io_modelrollouts.yaml`
+    /// `crds/inference.networking.k8s.io_inferencepools.yaml`
     static let file1 = ##"""
+# A minimal Gateway API Inference Extension InferencePool CRD (inference.networking.k8s.io/v1), written by the
+# ModelRollout project for its emulated cluster and tests. Its schema is a subset of the upstream one: no CEL rules
+# (endpointPickerRef.port is not required for kind Service), the uniqueness of targetPorts[].number is enforced by
+# a list map keyed on `number` instead of a CEL rule, and status.parents[] entries are kept as given.
+# On a real cluster, install the upstream Gateway API Inference Extension CRDs instead:
+#   kubectl apply -f \
+#     https://github.com/kubernetes-sigs/gateway-api-inference-extension/releases/download/<version>/v1-manifests.yaml
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: inferencepools.inference.networking.k8s.io
+spec:
+  group: inference.networking.k8s.io
+  scope: Namespaced
+  names:
+    plural: inferencepools
+    singular: inferencepool
+    kind: InferencePool
+    listKind: InferencePoolList
+    shortNames: [infpool]
+    categories: [gateway-api-inference-extension]
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources:
+      status: {}
+    additionalPrinterColumns:
+    - name: Selector
+      type: string
+      description: The labels of the member pods (same namespace).
+      jsonPath: .spec.selector.matchLabels
+    - name: Target Port
+      type: integer
+      description: The first serving port of the member pods.
+      jsonPath: .spec.targetPorts[0].number
+    - name: Endpoint Picker
+      type: string
+      description: The endpoint picker (EPP) Service.
+      jsonPath: .spec.endpointPickerRef.name
+      priority: 1
+    - name: Age
+      type: date
+      jsonPath: .metadata.creationTimestamp
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: A set of model-server pods behind an endpoint picker (a subset of the upstream schema).
+        required: [spec]
+        properties:
+          apiVersion:
+            type: string
+          kind:
+            type: string
+          metadata:
+            type: object
+          spec:
+            type: object
+            required: [selector, targetPorts]
+            properties:
+              selector:
+                type: object
+                description: The member pods, by labels, in the pool's namespace (matchLabels only).
+                required: [matchLabels]
+                properties:
+                  matchLabels:
+                    type: object
+                    minProperties: 1
+                    maxProperties: 64
+                    additionalProperties:
+                      type: string
+                      maxLength: 63
+                      pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'
+              targetPorts:
+                type: array
+                description: The serving ports of the member pods; each podIP:number is an endpoint.
+                minItems: 1
+                maxItems: 8
+                x-kubernetes-list-type: map
+                x-kubernetes-list-map-keys: [number]
+                items:
+                  type: object
+                  required: [number]
+                  properties:
+                    number:
+                      type: integer
+                      format: int32
+                      minimum: 1
+                      maximum: 65535
+              endpointPickerRef:
+                type: object
+                description: The endpoint picker extension the Gateway asks which endpoint serves each request.
+                required: [name]
+                properties:
+                  group:
+                    type: string
+                    maxLength: 253
+                    pattern: '^$|^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'
+                    default: ""
+                  kind:
+                    type: string
+                    minLength: 1
+                    maxLength: 63
+                    pattern: '^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$'
+                    default: Service
+                  name:
+                    type: string
+                    minLength: 1
+                    maxLength: 253
+                  port:
+                    type: object
+                    required: [number]
+                    properties:
+                      number:
+                        type: integer
+                        format: int32
+                        minimum: 1
+                        maximum: 65535
+                  failureMode:
+                    type: string
+                    enum: [FailOpen, FailClose]
+                    default: FailClose
+              appProtocol:
+                type: string
+                enum: [http, kubernetes.io/h2c]
+                default: http
+          status:
+            type: object
+            properties:
+              parents:
+                type: array
+                maxItems: 32
+                items:
+                  type: object
+                  x-kubernetes-preserve-unknown-fields: true
+
+"""##
+
+    /// `crds/modelrollout.io_modelrollouts.yaml`
+    static let file2 = ##"""
 # ModelRollout: safe, fast model revisions of LLM serving Deployments behind a Gateway API HTTPRoute.
 # The schema mirrors the Swift types in Sources/ModelRolloutCore/API (ModelRolloutSpec, ModelRolloutStatus);
 # its defaults equal the Swift defaults. Checks a schema cannot express (strictly increasing step weights,
@@ -287,6 +427,14 @@ spec:
                 description: The Service the route's backendRef points at for the deployment; defaults to its name.
                 maxLength: 63
                 pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$'
+              inferencePool:
+                type: string
+                description: >-
+                  The InferencePool (inference.networking.k8s.io/v1, Gateway API Inference Extension) the route's
+                  backendRef points at for the deployment. When set, the route's managed backends are InferencePools
+                  instead of Services; it cannot be set together with service.
+                maxLength: 253
+                pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$'
               route:
                 type: object
                 description: The HTTPRoute whose backendRef weights the operator owns.
@@ -662,6 +810,7 @@ spec:
 
     static let all: [(name: String, yaml: String)] = [
         (name: "gateway.networking.k8s.io_httproutes.yaml", yaml: file0),
-        (name: "modelrollout.io_modelrollouts.yaml", yaml: file1),
+        (name: "inference.networking.k8s.io_inferencepools.yaml", yaml: file1),
+        (name: "modelrollout.io_modelrollouts.yaml", yaml: file2),
     ]
 }

@@ -1,7 +1,7 @@
 import Foundation
 import KubeCore
 
-/// One Ready endpoint of a Service: a pod address and the resolved target port.
+/// One Ready endpoint of a Service or an InferencePool: a pod address and the resolved target port.
 public struct ServiceEndpoint: Sendable, Hashable {
     public var namespace: String
     public var pod: String
@@ -62,6 +62,28 @@ public enum EndpointResolver {
         return .success(result.sorted { $0.pod < $1.pod })
     }
 
+    /// The Ready member endpoints of an InferencePool among `pods` (any namespaces): pods of the pool's namespace
+    /// whose labels match `spec.selector.matchLabels`, not terminating, with `Ready=True` and a pod IP. The port is
+    /// the first of `spec.targetPorts`: upstream every `podIP:targetPort` is an endpoint of its own, but our
+    /// simulated model servers serve one port, so the emulated gateway sends to one. No Service is involved.
+    public static func endpoints(pool: JSONValue, pods: [JSONValue]) -> [ServiceEndpoint] {
+        let namespace = pool[path: ["metadata", "namespace"]]?.stringValue ?? "default"
+        let spec = InferencePoolSpec(raw: pool["spec"] ?? [:])
+        guard let port = spec.targetPorts.first?.number, port > 0 else { return [] }
+        var result: [ServiceEndpoint] = []
+        for pod in pods where pod[path: ["metadata", "namespace"]]?.stringValue == namespace {
+            let labels = (pod[path: ["metadata", "labels"]]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+            guard spec.selects(labels: labels), isReady(pod),
+                let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty
+            else { continue }
+            result.append(
+                ServiceEndpoint(
+                    namespace: namespace, pod: pod[path: ["metadata", "name"]]?.stringValue ?? "", ip: ip,
+                    port: Int(port), revision: revision(of: pod)))
+        }
+        return result.sorted { $0.pod < $1.pod }
+    }
+
     /// Serving: not terminating, not finished, and condition `Ready=True`.
     public static func isReady(_ pod: JSONValue) -> Bool {
         if pod[path: ["metadata", "deletionTimestamp"]] != nil { return false }
@@ -106,13 +128,68 @@ public enum EndpointResolver {
     }
 }
 
-/// An in-memory copy of the objects the gateway routes by (pods, Services, HTTPRoutes), fed by the storage's
-/// change streams so a change is visible as soon as it is written.
+/// The queue of one model-server pod as its metrics report it (`vllm:num_requests_waiting`,
+/// `vllm:num_requests_running`).
+public struct PodQueueState: Sendable, Hashable {
+    public var waiting: Int
+    public var running: Int
+
+    public init(waiting: Int, running: Int) {
+        self.waiting = waiting
+        self.running = running
+    }
+}
+
+/// The emulated gateway's stand-in for an InferencePool's endpoint picker (EPP), reduced to its basic queue
+/// scoring: the endpoint with the fewest waiting requests, then the fewest running, then the fewest requests the
+/// gateway itself has in flight to it (which counts requests dispatched but not yet admitted by the server, so a
+/// burst spreads instead of piling onto the pod whose metrics were best a moment ago); remaining ties are broken
+/// at random. KV-cache, prefix and LoRA affinity scorers are not modelled.
+public enum EndpointPicker {
+    /// What the picker knows about one candidate.
+    public struct Candidate: Sendable, Hashable {
+        public var endpoint: ServiceEndpoint
+        /// The server's queue; nil when unknown (then only `inFlight` counts, as running requests).
+        public var queue: PodQueueState?
+        /// Requests the gateway has dispatched to the endpoint and not yet seen finish.
+        public var inFlight: Int
+
+        public init(endpoint: ServiceEndpoint, queue: PodQueueState?, inFlight: Int) {
+            self.endpoint = endpoint
+            self.queue = queue
+            self.inFlight = inFlight
+        }
+
+        /// Compared lexicographically, smaller is better: waiting, running, in flight.
+        var score: [Int] {
+            guard let queue else { return [0, inFlight, inFlight] }
+            return [queue.waiting, queue.running, inFlight]
+        }
+    }
+
+    /// The candidates that tie for the best score (in the given order); empty when there are none.
+    public static func best(_ candidates: [Candidate]) -> [Candidate] {
+        guard let top = candidates.map(\.score).min(by: { $0.lexicographicallyPrecedes($1) }) else { return [] }
+        return candidates.filter { $0.score == top }
+    }
+
+    /// One of the best candidates, chosen with `generator`; nil when there are none.
+    public static func pick<R: RandomNumberGenerator>(_ candidates: [Candidate], using generator: inout R)
+        -> ServiceEndpoint?
+    {
+        best(candidates).randomElement(using: &generator)?.endpoint
+    }
+}
+
+/// An in-memory copy of the objects the gateway routes by (pods, Services, HTTPRoutes, InferencePools), fed by the
+/// storage's change streams so a change is visible as soon as it is written. A resource whose CRD is not installed
+/// (HTTPRoute, InferencePool) simply has no objects; its stream starts delivering once the CRD is created.
 actor ServingObjectCache {
     private let store: any ClusterObjectStore
     private var pods: [String: JSONValue] = [:]
     private var services: [String: JSONValue] = [:]
     private var routes: [String: JSONValue] = [:]
+    private var pools: [String: JSONValue] = [:]
     private var tasks: [Task<Void, Never>] = []
 
     init(store: any ClusterObjectStore) {
@@ -131,7 +208,7 @@ actor ServingObjectCache {
     /// Subscribes to changes, then lists (so nothing written in between is missed).
     func start() async {
         guard tasks.isEmpty else { return }
-        for resource in [ResourceDescriptor.pods, .services, .httpRoutes] {
+        for resource in [ResourceDescriptor.pods, .services, .httpRoutes, .inferencePools] {
             let changes = await store.changes(resource)
             for object in await store.list(resource, namespace: nil) { apply(resource, object, deleted: false) }
             tasks.append(
@@ -160,14 +237,17 @@ actor ServingObjectCache {
                 table[key] = object
             }
         }
-        switch resource.resource {
-        case "pods": update(&pods)
-        case "services": update(&services)
+        switch resource {
+        case .pods: update(&pods)
+        case .services: update(&services)
+        case .inferencePools: update(&pools)
         default: update(&routes)
         }
     }
 
     func service(namespace: String, name: String) -> JSONValue? { services[namespace + "/" + name] }
+
+    func inferencePool(namespace: String, name: String) -> JSONValue? { pools[namespace + "/" + name] }
 
     func pods(namespace: String) -> [JSONValue] {
         let prefix = namespace + "/"

@@ -8,14 +8,23 @@ import NIOCore
 import NIOHTTP1
 
 /// The emulated cluster's Gateway: an HTTP server on a loopback address that routes each request by the
-/// Gateway API HTTPRoutes in storage (weighted backendRefs of the best matching rule) to the Ready endpoints of
-/// the chosen Service (least outstanding requests), proxying the request and streaming the response back chunk by
-/// chunk. Answers like Envoy when it cannot: 404 `no route`, 500 when every backend has weight 0, 503
-/// `no healthy upstream` without Ready endpoints or when the pod refuses the connection.
+/// Gateway API HTTPRoutes in storage, proxying it and streaming the response back chunk by chunk.
 ///
-/// Responses carry `x-sim-backend` (Service), `x-sim-pod`, `x-sim-revision` (the pod's Deployment) and
-/// `x-sim-model-loaded` (`true`/`false`: whether the pod's simulated vLLM had loaded its model when the request was
-/// dispatched; `unknown` for pods the simulator does not run).
+/// The best matching rule's backendRefs are chosen by weight first (random per request). A Service backend then
+/// sends to its Ready endpoints (least outstanding requests). An InferencePool backend
+/// (`group: inference.networking.k8s.io`, `kind: InferencePool`, in the route's namespace unless the ref names
+/// one) sends to the pool's Ready member pods on its first `targetPorts` number, never through a Service; the
+/// gateway plays the pool's endpoint picker itself (`EndpointPicker`: fewest waiting, then fewest running
+/// requests, by the `queueState` the gateway is given, else by its own in-flight count as running) and does not
+/// call the pool's `endpointPickerRef`.
+///
+/// Answers like Envoy when it cannot: 404 `no route`, 500 when every backend has weight 0 or the chosen Service or
+/// InferencePool does not exist, 503 `no healthy upstream` without Ready endpoints (members) or when the pod
+/// refuses the connection.
+///
+/// Responses carry `x-sim-backend` (the Service or InferencePool as `namespace/name`), `x-sim-pod`,
+/// `x-sim-revision` (the pod's Deployment) and `x-sim-model-loaded` (`true`/`false`: whether the pod's simulated
+/// vLLM had loaded its model when the request was dispatched; `unknown` for pods the simulator does not run).
 public actor Gateway {
     /// Where the gateway listens and which routes it serves.
     public struct Configuration: Sendable {
@@ -28,16 +37,20 @@ public actor Gateway {
         public var connectTimeoutSeconds: Double
         /// Largest request body accepted (bytes).
         public var maxRequestBodyBytes: Int
+        /// Seeds the weighted backend choice and the endpoint tie-breaks, so the sequence of backend choices
+        /// replays (the n-th request routed gets the n-th draw whatever the concurrency); nil: a random seed.
+        public var randomSeed: UInt64?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, namespaces: Set<String>? = nil,
-            connectTimeoutSeconds: Double = 1, maxRequestBodyBytes: Int = 8 << 20
+            connectTimeoutSeconds: Double = 1, maxRequestBodyBytes: Int = 8 << 20, randomSeed: UInt64? = nil
         ) {
             self.host = host
             self.port = port
             self.namespaces = namespaces
             self.connectTimeoutSeconds = connectTimeoutSeconds
             self.maxRequestBodyBytes = maxRequestBodyBytes
+            self.randomSeed = randomSeed
         }
 
         /// Parses `HOST:PORT` (`127.0.0.1:8080`, `[::1]:0`); nil when malformed.
@@ -54,7 +67,7 @@ public actor Gateway {
     public struct Stats: Sendable, Hashable {
         /// Every request received, whatever its outcome.
         public var requests = 0
-        /// Requests dispatched to a pod, by Service name (`namespace/name`).
+        /// Requests dispatched to a pod, by Service or InferencePool (`namespace/name`).
         public var byBackend: [String: Int] = [:]
         /// Requests dispatched to a pod, by the pod's Deployment.
         public var byRevision: [String: Int] = [:]
@@ -77,9 +90,12 @@ public actor Gateway {
     private let cache: ServingObjectCache
     private let store: any ClusterObjectStore
     private let modelState: @Sendable (String, String) async -> PodModelState
+    private let queueState: @Sendable (String, String) async -> PodQueueState?
     private var stats = Stats()
     private var outstanding: [String: Int] = [:]
-    private var generator = SystemRandomNumberGenerator()
+    /// Draws only the weighted backend choices, so their sequence does not depend on how many endpoints tied.
+    private var backendGenerator: SplitMix64
+    private var endpointGenerator: SplitMix64
     private var runTask: Task<Void, any Error>?
     private var client: HTTPClient?
     private var boundPort: Int?
@@ -87,14 +103,22 @@ public actor Gateway {
     /// - Parameters:
     ///   - store: the cluster storage (an `ObjectStorage` also tells whether the HTTPRoute resource exists).
     ///   - modelState: whether a pod (namespace, name) has its model loaded; defaults to `.unknown`.
+    ///   - queueState: the waiting and running requests of a pod (namespace, name), which the InferencePool
+    ///     endpoint pick scores; nil for a pod whose queue is unknown. Defaults to unknown for every pod: the pick
+    ///     then counts only the requests this gateway has in flight to each member, as running.
     public init(
         store: any ClusterObjectStore, configuration: Configuration = Configuration(),
-        modelState: @escaping @Sendable (String, String) async -> PodModelState = { _, _ in .unknown }
+        modelState: @escaping @Sendable (String, String) async -> PodModelState = { _, _ in .unknown },
+        queueState: @escaping @Sendable (String, String) async -> PodQueueState? = { _, _ in nil }
     ) {
         self.store = store
         self.configuration = configuration
         self.cache = ServingObjectCache(store: store)
         self.modelState = modelState
+        self.queueState = queueState
+        var seeder = SplitMix64(seed: configuration.randomSeed ?? UInt64.random(in: .min ... .max))
+        backendGenerator = SplitMix64(seed: seeder.next())
+        endpointGenerator = SplitMix64(seed: seeder.next())
     }
 
     /// The URL the gateway serves on (`http://127.0.0.1:PORT`), after `start()`.
@@ -202,27 +226,36 @@ public actor Gateway {
         guard let match = RouteMatcher.match(request, routes: routes) else {
             return .reply(status: 404, message: "no route")
         }
-        guard let index = RouteMatcher.chooseBackend(match.backendRefs, using: &generator) else {
+        guard let index = RouteMatcher.chooseBackend(match.backendRefs, using: &backendGenerator) else {
             return .reply(status: 500, message: "all backends have weight 0")
         }
         let ref = match.backendRefs[index]
-        guard (ref.group ?? "").isEmpty, (ref.kind ?? "Service") == "Service" else {
-            return .reply(status: 500, message: "unsupported backend kind \(ref.kind ?? "")")
-        }
         let namespace = ref.namespace ?? match.routeNamespace
         let backend = namespace + "/" + ref.name
-        guard let service = await cache.service(namespace: namespace, name: ref.name) else {
-            return .reply(status: 500, message: "backend service \(backend) not found")
+        let chosen: ServiceEndpoint?
+        if ref.isInferencePool {
+            guard let pool = await cache.inferencePool(namespace: namespace, name: ref.name) else {
+                return .reply(status: 500, message: "backend inferencepool \(backend) not found")
+            }
+            let members = EndpointResolver.endpoints(pool: pool, pods: await cache.pods(namespace: namespace))
+            chosen = await pickMember(of: members)
+        } else if ref.isService {
+            guard let service = await cache.service(namespace: namespace, name: ref.name) else {
+                return .reply(status: 500, message: "backend service \(backend) not found")
+            }
+            let pods = await cache.pods(namespace: namespace)
+            guard case .success(let endpoints) = EndpointResolver.endpoints(
+                service: service, port: ref.port.map(Int.init), pods: pods)
+            else {
+                return .reply(status: 503, message: "no healthy upstream")
+            }
+            let least = endpoints.map { outstanding[Self.key($0), default: 0] }.min() ?? 0
+            let tied = endpoints.filter { outstanding[Self.key($0), default: 0] == least }
+            chosen = tied.randomElement(using: &endpointGenerator)
+        } else {
+            return .reply(status: 500, message: "unsupported backend kind \(ref.kind ?? "")")
         }
-        let pods = await cache.pods(namespace: namespace)
-        guard case .success(let endpoints) = EndpointResolver.endpoints(
-            service: service, port: ref.port.map(Int.init), pods: pods), !endpoints.isEmpty
-        else {
-            return .reply(status: 503, message: "no healthy upstream")
-        }
-        let least = endpoints.map { outstanding[Self.key($0), default: 0] }.min() ?? 0
-        let tied = endpoints.filter { outstanding[Self.key($0), default: 0] == least }
-        guard let endpoint = tied.randomElement(using: &generator) else {
+        guard let endpoint = chosen else {
             return .reply(status: 503, message: "no healthy upstream")
         }
         outstanding[Self.key(endpoint), default: 0] += 1
@@ -231,6 +264,17 @@ public actor Gateway {
         stats.byRevision[endpoint.revision, default: 0] += 1
         if state == .notLoaded { stats.requestsToUnloadedPods += 1 }
         return .forward(Dispatch(backend: backend, endpoint: endpoint, modelState: state))
+    }
+
+    /// The InferencePool member to send to (see `EndpointPicker`); nil when the pool has no Ready member.
+    private func pickMember(of members: [ServiceEndpoint]) async -> ServiceEndpoint? {
+        var candidates: [EndpointPicker.Candidate] = []
+        for member in members {
+            let queue = await queueState(member.namespace, member.pod)
+            let inFlight = outstanding[Self.key(member), default: 0]
+            candidates.append(EndpointPicker.Candidate(endpoint: member, queue: queue, inFlight: inFlight))
+        }
+        return EndpointPicker.pick(candidates, using: &endpointGenerator)
     }
 
     func responded(status: Int) {

@@ -43,6 +43,14 @@ public struct InferencePoolSpec: JSONBackedObject {
     }
     /// The name of `spec.endpointPickerRef` (the endpoint picker's Service), when set.
     public var endpointPickerName: String? { raw[path: ["endpointPickerRef", "name"]]?.stringValue }
+
+    /// Whether a pod with these labels is a member (every `matchLabels` pair present; an empty selector selects
+    /// nothing, as the Inference Extension requires a selector).
+    public func selects(labels: [String: String]) -> Bool {
+        let match = matchLabels
+        guard !match.isEmpty else { return false }
+        return match.allSatisfy { labels[$0.key] == $0.value }
+    }
 }
 
 /// `inference.networking.k8s.io/v1 InferencePool`: a set of model-server pods behind an endpoint picker, the
@@ -76,13 +84,8 @@ public struct InferencePool: KubernetesResource, Hashable {
         status = try c.decodeIfPresent(JSONValue.self, forKey: .status)
     }
 
-    /// Whether a pod with these labels is a member (every `matchLabels` pair present; an empty selector selects
-    /// nothing, as the Inference Extension requires a selector).
-    public func selects(labels: [String: String]) -> Bool {
-        let match = spec.matchLabels
-        guard !match.isEmpty else { return false }
-        return match.allSatisfy { labels[$0.key] == $0.value }
-    }
+    /// Whether a pod with these labels is a member (see `InferencePoolSpec.selects(labels:)`).
+    public func selects(labels: [String: String]) -> Bool { spec.selects(labels: labels) }
 }
 
 extension HTTPBackendRef {
