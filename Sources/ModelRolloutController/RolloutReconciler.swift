@@ -382,7 +382,11 @@ final class RolloutReconciler: Reconciler, Sendable {
                 phase: plan.status.phase, weights: plan.status.weights,
                 stableDeployment: plan.status.stableDeployment ?? snapshot.stable?.deployment ?? "",
                 candidateDeployment: plan.status.candidateDeployment ?? snapshot.candidate?.deployment,
-                observations: outcome.observations))
+                observations: outcome.observations,
+                backends: Dictionary(
+                    [snapshot.stable, snapshot.candidate, snapshot.retired].compactMap { $0 }.map {
+                        ($0.deployment, $0.service)
+                    }, uniquingKeysWith: { first, _ in first })))
     }
 
     /// What the metrics show after a plan: each observed revision's replicas, and the planned weights of the
@@ -391,12 +395,12 @@ final class RolloutReconciler: Reconciler, Sendable {
     static func metricsSnapshot(
         namespace: String, name: String, spec: ModelRolloutSpec, requestClass: String, phase: RolloutPhase?,
         weights: RevisionWeights?, stableDeployment: String, candidateDeployment: String?,
-        observations: [RevisionObservation]
+        observations: [RevisionObservation], backends: [String: String] = [:]
     ) -> RolloutMetricsSnapshot {
         var revisions: [RevisionMetricsSnapshot] = []
         func index(_ deployment: String) -> Int {
             if let found = revisions.firstIndex(where: { $0.revision == deployment }) { return found }
-            revisions.append(RevisionMetricsSnapshot(revision: deployment))
+            revisions.append(RevisionMetricsSnapshot(revision: deployment, backend: backends[deployment]))
             return revisions.count - 1
         }
         for observation in observations where !observation.deployment.isEmpty {

@@ -61,12 +61,18 @@ struct OperatorMetricsTests {
                 phase: "Progressing",
                 revisions: [
                     RevisionMetricsSnapshot(revision: "llama-v1", weight: 80, desired: 3, ready: 3, loading: 0),
-                    RevisionMetricsSnapshot(revision: "llama-v2", weight: 20, desired: 2, ready: 1, loading: 1),
+                    RevisionMetricsSnapshot(
+                        revision: "llama-v2", weight: 20, backend: "llama-v2-pool", desired: 2, ready: 1, loading: 1),
                 ]))
         let scrape = PrometheusText.parse(registry.emitToString())
         let route = base.merging(["route": "chat-route"]) { $1 }
-        #expect(value(scrape, "modelrollout_route_weight", route.merging(["revision": "llama-v1"]) { $1 }) == 80)
-        #expect(value(scrape, "modelrollout_route_weight", route.merging(["revision": "llama-v2"]) { $1 }) == 20)
+        #expect(
+            value(scrape, "modelrollout_route_weight", route.merging(["revision": "llama-v1", "backend": "llama-v1"]) { $1 })
+                == 80)
+        #expect(
+            value(
+                scrape, "modelrollout_route_weight",
+                route.merging(["revision": "llama-v2", "backend": "llama-v2-pool"]) { $1 }) == 20)
         for (revision, state, expected) in [
             ("llama-v1", "desired", 3.0), ("llama-v1", "ready", 3), ("llama-v1", "loading", 0),
             ("llama-v2", "desired", 2), ("llama-v2", "ready", 1), ("llama-v2", "loading", 1),

@@ -72,8 +72,11 @@ public enum OperatorMetrics {
             "modelrollout_phase", .gauge, labels: ["namespace", "modelrollout", "phase"],
             help: "1 for the ModelRollout's current phase, 0 for every other phase."),
         .init(
-            "modelrollout_route_weight", .gauge, labels: ["namespace", "modelrollout", "route", "revision"],
-            help: "HTTPRoute backend weight of a revision (its Deployment), as last written or observed."),
+            "modelrollout_route_weight", .gauge,
+            labels: ["namespace", "modelrollout", "route", "revision", "backend"],
+            help:
+                "HTTPRoute backend weight of a revision (its Deployment) on its backend (the Service or "
+                + "InferencePool the backendRef names), as last written or observed."),
         .init(
             "modelrollout_replicas", .gauge, labels: ["namespace", "modelrollout", "revision", "state"],
             help: "Replicas of a revision by state: desired (spec), ready (model loaded) or loading."),

@@ -8,13 +8,20 @@ public struct RevisionMetricsSnapshot: Sendable, Equatable {
     public var revision: String
     /// Its HTTPRoute weight, when it is a backend.
     public var weight: Int?
+    /// The route backend (Service or InferencePool) that carries the weight (the `backend` label); defaults to
+    /// the revision's name.
+    public var backend: String?
     public var desired: Int
     public var ready: Int
     public var loading: Int
 
-    public init(revision: String, weight: Int? = nil, desired: Int = 0, ready: Int = 0, loading: Int = 0) {
+    public init(
+        revision: String, weight: Int? = nil, backend: String? = nil, desired: Int = 0, ready: Int = 0,
+        loading: Int = 0
+    ) {
         self.revision = revision
         self.weight = weight
+        self.backend = backend
         self.desired = desired
         self.ready = ready
         self.loading = loading
@@ -114,7 +121,20 @@ public final class RolloutMetrics: @unchecked Sendable {
                 }
             }
             for revision in snapshot.revisions {
-                let labels = base + [("route", snapshot.route), ("revision", revision.revision)]
+                let labels =
+                    base + [
+                        ("route", snapshot.route), ("revision", revision.revision),
+                        ("backend", revision.backend ?? revision.revision),
+                    ]
+                // A revision's weight series under another backend name (its backend changed) is dropped.
+                let weightKey = Self.key("modelrollout_route_weight", labels)
+                for (key, entry) in series[id] ?? [:]
+                where key.hasPrefix("modelrollout_route_weight{") && entry.revision == revision.revision
+                    && key != weightKey
+                {
+                    unregister(entry.metric)
+                    series[id]?[key] = nil
+                }
                 if let weight = revision.weight {
                     gauge(id, "modelrollout_route_weight", labels, revision: revision.revision).set(to: Double(weight))
                 } else {
