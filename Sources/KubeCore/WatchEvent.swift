@@ -57,5 +57,9 @@ public struct ObjectKey: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public var description: String { namespace.map { "\($0)/\(name)" } ?? name }
 
-    public static func < (a: ObjectKey, b: ObjectKey) -> Bool { a.description < b.description }
+    /// Ordered as `description` (`namespace/name`), without building strings in the common case of one namespace.
+    public static func < (a: ObjectKey, b: ObjectKey) -> Bool {
+        if a.namespace == b.namespace { return a.name < b.name }
+        return a.description < b.description
+    }
 }

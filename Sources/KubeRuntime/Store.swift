@@ -9,22 +9,55 @@ public protocol CacheSync: Sendable {
     func waitUntilReady() async throws
 }
 
-/// A thread-safe cache of objects, fed by ``WatcherEvent``s.
+/// A thread-safe cache of objects, fed by ``WatcherEvent``s, with optional indexes (client-go's `Indexer`).
 ///
 /// A (re)list is collected in a separate buffer and swapped in atomically on `initDone`, so readers never see a
 /// half-listed state; ``waitUntilReady()`` returns once the first list is in.
+///
+/// Each indexer maps an object to the values it is found under; the indexes are kept up to date on every event,
+/// so ``byIndex(_:_:)`` costs the size of its answer, not of the cache.
 public final class Store<Object: KeyedObject>: CacheSync, Sendable {
+    /// The values an object is indexed under (none: not in that index).
+    public typealias Indexer = @Sendable (Object) -> [String]
+
     private struct State {
         var items: [ObjectKey: Object] = [:]
         var buffer: [ObjectKey: Object]?
         var ready = false
         var nextWaiterID: UInt64 = 0
         var waiters: [UInt64: CheckedContinuation<Void, Error>] = [:]
+        /// Index name → value → keys.
+        var indices: [String: [String: Set<ObjectKey>]] = [:]
     }
 
     private let state = LockedValue(State())
+    private let indexers: [String: Indexer]
 
-    public init() {}
+    public init(indexers: [String: Indexer] = [:]) {
+        self.indexers = indexers
+    }
+
+    private func index(_ object: Object, key: ObjectKey, in s: inout State) {
+        for (name, indexer) in indexers {
+            for value in indexer(object) { s.indices[name, default: [:]][value, default: []].insert(key) }
+        }
+    }
+
+    private func unindex(_ object: Object, key: ObjectKey, in s: inout State) {
+        for (name, indexer) in indexers {
+            for value in indexer(object) {
+                s.indices[name]?[value]?.remove(key)
+                if s.indices[name]?[value]?.isEmpty == true { s.indices[name]?[value] = nil }
+            }
+        }
+    }
+
+    private func store(_ object: Object, in s: inout State) {
+        let key = object.objectKey
+        if !indexers.isEmpty, let old = s.items[key] { unindex(old, key: key, in: &s) }
+        s.items[key] = object
+        if !indexers.isEmpty { index(object, key: key, in: &s) }
+    }
 
     /// Applies one watcher event.
     public func apply(_ event: WatcherEvent<Object>) {
@@ -34,12 +67,16 @@ public final class Store<Object: KeyedObject>: CacheSync, Sendable {
                 s.buffer = [:]
             case .initApply(let object):
                 if s.buffer == nil {
-                    s.items[object.objectKey] = object
+                    store(object, in: &s)
                 } else {
                     s.buffer?[object.objectKey] = object
                 }
             case .initDone:
-                if let buffer = s.buffer { s.items = buffer }
+                if let buffer = s.buffer {
+                    s.items = buffer
+                    s.indices = [:]
+                    if !indexers.isEmpty { for (key, object) in buffer { index(object, key: key, in: &s) } }
+                }
                 s.buffer = nil
                 if !s.ready {
                     s.ready = true
@@ -48,9 +85,11 @@ public final class Store<Object: KeyedObject>: CacheSync, Sendable {
                     return waiters
                 }
             case .apply(let object):
-                s.items[object.objectKey] = object
+                store(object, in: &s)
             case .delete(let object):
-                s.items.removeValue(forKey: object.objectKey)
+                if let old = s.items.removeValue(forKey: object.objectKey), !indexers.isEmpty {
+                    unindex(old, key: object.objectKey, in: &s)
+                }
             }
             return []
         }
@@ -69,6 +108,17 @@ public final class Store<Object: KeyedObject>: CacheSync, Sendable {
     public func list(namespace: String) -> [Object] {
         list().filter { $0.objectKey.namespace == namespace }
     }
+
+    /// The cached objects indexed under `value` by the indexer `name`, ordered by key (none for an unknown
+    /// index).
+    public func byIndex(_ name: String, _ value: String) -> [Object] {
+        state.withLock { s in
+            (s.indices[name]?[value] ?? []).sorted().compactMap { s.items[$0] }
+        }
+    }
+
+    /// The keys of the cached objects, unordered (no object is copied).
+    public var keys: [ObjectKey] { state.withLock { Array($0.items.keys) } }
 
     /// The number of cached objects.
     public var count: Int { state.withLock { $0.items.count } }

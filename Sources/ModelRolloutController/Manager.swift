@@ -36,7 +36,7 @@ public final class OperatorManager: Sendable {
         self.logger = logger
         rollouts = StoreSet(namespaces: options.namespaces)
         deployments = StoreSet(namespaces: options.namespaces)
-        pods = StoreSet(namespaces: options.namespaces)
+        pods = StoreSet(namespaces: options.namespaces, indexers: RolloutGatherer.podIndexers)
         routes = StoreSet(namespaces: options.namespaces)
         endpoints = PodEndpointClient(kube: kube, access: options.podAccess, timeout: options.podRequestTimeout)
         let gatherer = RolloutGatherer(

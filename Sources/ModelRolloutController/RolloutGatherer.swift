@@ -39,14 +39,18 @@ actor RoundMemories {
 struct StoreSet<Object: KeyedObject>: Sendable {
     let stores: [String: Store<Object>]
 
-    init(namespaces: [String]) {
+    init(namespaces: [String], indexers: [String: Store<Object>.Indexer] = [:]) {
         var stores: [String: Store<Object>] = [:]
-        for namespace in namespaces { stores[namespace] = Store<Object>() }
+        for namespace in namespaces { stores[namespace] = Store<Object>(indexers: indexers) }
         self.stores = stores
     }
 
     func get(_ key: ObjectKey) -> Object? { stores[key.namespace ?? ""]?.get(key) }
     func list(namespace: String) -> [Object] { stores[namespace]?.list() ?? [] }
+    func byIndex(namespace: String, _ name: String, _ value: String) -> [Object] {
+        stores[namespace]?.byIndex(name, value) ?? []
+    }
+    func keys(namespace: String) -> [ObjectKey] { stores[namespace]?.keys ?? [] }
     var isReady: Bool { stores.values.allSatisfy(\.isReady) }
 }
 
@@ -64,10 +68,19 @@ struct RolloutGatherer: Sendable {
     /// How often a model-ready pod's `/v1/models` is re-checked (a crash or a model swap shows up within this).
     static let readyReprobeSeconds = 10.0
 
-    /// The pods of a Deployment (``RevisionPods/select(_:from:)``).
+    /// The pods of a Deployment (``RevisionPods/select(_:from:)``) among those the pod index
+    /// (``RevisionPods/ownerIndexValues(_:)``) files under its name or as ownerless: the cost is the revision's
+    /// pods, not the namespace's.
     func pods(of deployment: Deployment, namespace: String) -> [Pod] {
-        RevisionPods.select(deployment, from: pods.list(namespace: namespace))
+        let name = deployment.metadata.name ?? ""
+        let candidates =
+            pods.byIndex(namespace: namespace, RevisionPods.ownerIndex, name)
+            + pods.byIndex(namespace: namespace, RevisionPods.ownerIndex, "")
+        return RevisionPods.select(deployment, from: candidates.sorted { $0.objectKey < $1.objectKey })
     }
+
+    /// The indexes of the pod caches the gatherer reads.
+    static let podIndexers: [String: Store<Pod>.Indexer] = [RevisionPods.ownerIndex: RevisionPods.ownerIndexValues]
 
     /// The readiness probe of the Deployment's runtime container (the named one, else the first).
     static func readinessProbe(_ deployment: Deployment, runtime: RuntimeSpec) -> JSONValue? {
@@ -217,7 +230,7 @@ struct RolloutGatherer: Sendable {
 
     /// Forgets the per-pod state (log followers, probe memory) of pods no longer in the namespace's cache.
     func forgetGonePods(namespace: String) async {
-        let present = Set(pods.list(namespace: namespace).compactMap(\.metadata.name))
+        let present = Set(pods.keys(namespace: namespace).map(\.name))
         await logs.retainOnly(namespace: namespace, pods: present)
         await memory.retainPods(Set(present.map { "\(namespace)/\($0)" }), namespace: namespace)
     }

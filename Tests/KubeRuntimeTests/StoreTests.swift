@@ -24,6 +24,41 @@ import Testing
         #expect(store.list().map(\.name) == ["c"])
     }
 
+    @Test func indexesFollowEveryEventAndARelist() {
+        // Index items by the parity of their value.
+        let store = Store<Item>(indexers: ["parity": { [$0.value % 2 == 0 ? "even" : "odd"] }])
+        store.apply(.initStarted)
+        store.apply(.initApply(Item(name: "a", rv: "1", value: 1)))
+        store.apply(.initApply(Item(name: "b", rv: "1", value: 2)))
+        #expect(store.byIndex("parity", "odd").isEmpty, "the buffer is not indexed before initDone")
+        store.apply(.initDone)
+        #expect(store.byIndex("parity", "odd").map(\.name) == ["a"])
+        #expect(store.byIndex("parity", "even").map(\.name) == ["b"])
+        // An update moves the object between values; a delete removes it; unknown indexes answer nothing.
+        store.apply(.apply(Item(name: "a", rv: "2", value: 4)))
+        store.apply(.apply(Item(name: "c", rv: "2", value: 3)))
+        #expect(store.byIndex("parity", "even").map(\.name) == ["a", "b"])
+        #expect(store.byIndex("parity", "odd").map(\.name) == ["c"])
+        store.apply(.delete(Item(name: "b", rv: "3", value: 2)))
+        #expect(store.byIndex("parity", "even").map(\.name) == ["a"])
+        #expect(store.byIndex("other", "even").isEmpty)
+        // A relist rebuilds the indexes from the new contents.
+        store.apply(.initStarted)
+        store.apply(.initApply(Item(name: "d", rv: "4", value: 5)))
+        store.apply(.initDone)
+        #expect(store.byIndex("parity", "even").isEmpty)
+        #expect(store.byIndex("parity", "odd").map(\.name) == ["d"])
+        #expect(store.keys == [ObjectKey(namespace: "ns", name: "d")])
+    }
+
+    @Test func keysOrderAsTheirDescription() {
+        let keys = [
+            ObjectKey(namespace: "a-b", name: "x"), ObjectKey(namespace: "a", name: "y"),
+            ObjectKey(namespace: nil, name: "z"), ObjectKey(namespace: "a", name: "b"), ObjectKey(namespace: nil, name: "c"),
+        ]
+        #expect(keys.sorted() == keys.sorted { $0.description < $1.description })
+    }
+
     @Test func waitUntilReadyReturnsAfterFirstInitDone() async throws {
         let store = Store<Item>()
         let waiter = Task { try await store.waitUntilReady() }

@@ -43,6 +43,31 @@ import Testing
         #expect(RevisionPods.select(empty, from: pods).isEmpty, "an empty selector selects nothing")
     }
 
+    @Test func theOwnerIndexFilesEveryPodSelectCanReturnUnderTheDeploymentsName() throws {
+        let pods = [
+            try Self.pod("a", labels: ["rev": "r1", "pod-template-hash": "h1"], owner: ("ReplicaSet", "vllm-r1-h1")),
+            try Self.pod("b", labels: ["rev": "r1"], owner: ("ReplicaSet", "vllm-r1-x-y")),
+            try Self.pod("c", labels: ["rev": "r1"], owner: nil),
+            try Self.pod("d", labels: ["rev": "r1"], owner: ("Deployment", "vllm-r1")),
+            try Self.pod("e", labels: ["rev": "r1"], owner: ("StatefulSet", "vllm-r1")),
+            try Self.pod("f", labels: ["rev": "r1"], owner: ("ReplicaSet", "vllm-r1-x-y")),
+        ]
+        #expect(RevisionPods.ownerIndexValues(pods[0]) == ["vllm", "vllm-r1"])
+        #expect(RevisionPods.ownerIndexValues(pods[1]) == ["vllm", "vllm-r1", "vllm-r1-x"])
+        #expect(RevisionPods.ownerIndexValues(pods[2]) == [""])
+        #expect(RevisionPods.ownerIndexValues(pods[4]).isEmpty)
+        for name in ["vllm-r1", "vllm-r1-x", "vllm", "other"] {
+            let deployment = try Self.deployment(name, selector: ["rev": "r1"])
+            let indexed = pods.filter {
+                let values = RevisionPods.ownerIndexValues($0)
+                return values.contains(name) || values.contains("")
+            }
+            #expect(
+                RevisionPods.select(deployment, from: indexed).map(\.metadata.name)
+                    == RevisionPods.select(deployment, from: pods).map(\.metadata.name), "\(name)")
+        }
+    }
+
     @Test(arguments: [
         RequestClassCase(labels: nil, rule: 0, rules: 1, expected: "default"),
         RequestClassCase(labels: ["modelrollout.io/class": " chat "], rule: 1, rules: 3, expected: "chat"),

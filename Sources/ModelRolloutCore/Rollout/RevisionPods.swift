@@ -43,3 +43,29 @@ public enum RequestClass {
         return ruleCount > 1 ? "rule-\(ruleIndex)" : defaultName
     }
 }
+
+extension RevisionPods {
+    /// The name of the pod index ``ownerIndexValues(_:)`` feeds.
+    public static let ownerIndex = "revision-owner"
+
+    /// The values a pod is indexed under so that the pods ``select(_:from:)`` can return for a Deployment `NAME`
+    /// are all among those indexed under `NAME` or `""`: an owning Deployment's name; for an owning ReplicaSet,
+    /// every prefix of its name that ends before a `-` (the ReplicaSet `NAME-<hash>` yields `NAME`); `""` for a
+    /// pod without owners. A superset: ``select(_:from:)`` still decides.
+    public static func ownerIndexValues(_ pod: Pod) -> [String] {
+        let owners = pod.metadata.ownerReferences ?? []
+        if owners.isEmpty { return [""] }
+        var values: Set<String> = []
+        for owner in owners {
+            if owner.kind == "Deployment" { values.insert(owner.name) }
+            if owner.kind == "ReplicaSet" {
+                var prefix = ""
+                for character in owner.name {
+                    if character == "-", !prefix.isEmpty { values.insert(prefix) }
+                    prefix.append(character)
+                }
+            }
+        }
+        return values.sorted()
+    }
+}
