@@ -86,7 +86,32 @@ struct ControllerCommand: AsyncParsableCommand {
             valueName: "s"))
     var steadyResyncInterval: Double = 300
 
+    @Option(help: ArgumentHelp("ModelRollouts reconciled at once (1–64).", valueName: "n"))
+    var workers: Int = 8
+
+    @Option(
+        name: .customLong("kube-api-qps"),
+        help: ArgumentHelp(
+            "Sustained requests per second to the API server (client-side limit; pod probes are not counted).",
+            valueName: "qps"))
+    var kubeAPIQPS: Double = 100
+
+    @Option(
+        name: .customLong("kube-api-burst"),
+        help: ArgumentHelp("Requests allowed at once above --kube-api-qps.", valueName: "n"))
+    var kubeAPIBurst: Int = 200
+
+    @Option(help: ArgumentHelp("Seconds each request to a pod (/v1/models, /metrics, its log) may take.", valueName: "s"))
+    var podRequestTimeout: Double = 2
+
     func validate() throws {
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be between 1 and 64") }
+        guard kubeAPIQPS > 0, kubeAPIQPS.isFinite, kubeAPIBurst >= 1 else {
+            throw ValidationError("--kube-api-qps must be positive and --kube-api-burst at least 1")
+        }
+        guard podRequestTimeout > 0, podRequestTimeout <= 60 else {
+            throw ValidationError("--pod-request-timeout must be in (0, 60] seconds")
+        }
         guard PodAccess(rawValue: podAccess) != nil else {
             throw ValidationError("--pod-access must be direct or proxy, not \(podAccess)")
         }
@@ -117,7 +142,9 @@ struct ControllerCommand: AsyncParsableCommand {
         OperatorLogging.bootstrap(format: logFormat, level: level)
         let logger = Logger(label: "modelrollout.controller")
         _ = OperatorMetrics.bootstrapOnce()
-        let configuration: ClientConfiguration = try .forCommand(kubeconfig: kubeconfig, context: context)
+        var configuration: ClientConfiguration = try .forCommand(kubeconfig: kubeconfig, context: context)
+        configuration.qps = kubeAPIQPS
+        configuration.burst = kubeAPIBurst
         let kube = try KubernetesClient(configuration: configuration, logger: logger)
         var options = ControllerOptions(
             namespaces: namespaces.isEmpty ? ["llm-serving"] : namespaces,
@@ -125,8 +152,10 @@ struct ControllerCommand: AsyncParsableCommand {
             metricsBindAddress: metricsBindAddress.isEmpty ? nil : metricsBindAddress,
             healthBindAddress: healthProbeBindAddress.isEmpty ? nil : healthProbeBindAddress,
             leaderElection: leaderElect, leaderElectionNamespace: leaderElectionNamespace,
-            loadingProbeInterval: loadingProbeInterval, resyncInterval: resyncInterval)
+            loadingProbeInterval: loadingProbeInterval, resyncInterval: resyncInterval,
+            podRequestTimeout: podRequestTimeout)
         options.steadyResyncInterval = steadyResyncInterval
+        options.workers = workers
         options.leaseDuration = leaderElectionLeaseDuration
         options.renewDeadline = leaderElectionRenewDeadline
         options.retryPeriod = leaderElectionRetryPeriod

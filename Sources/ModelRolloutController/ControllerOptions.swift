@@ -35,6 +35,9 @@ public struct ControllerOptions: Sendable {
     public var steadyResyncInterval: Double = 300
     /// Per-request timeout towards pods, in seconds.
     public var podRequestTimeout: Double
+    /// ModelRollouts reconciled at once (controller-runtime's `MaxConcurrentReconciles`). Reconciles mostly wait
+    /// on pods and the API server, so more workers than cores pay off with many rollouts.
+    public var workers: Int = 8
     /// Upper bound of bytes read from a pod log per poll.
     public var logLimitBytes: Int
 

@@ -56,7 +56,8 @@ public final class OperatorManager: Sendable {
                 resyncInterval: options.resyncInterval, loadingProbeInterval: options.loadingProbeInterval,
                 steadyResyncInterval: options.steadyResyncInterval),
             logger: logger)
-        controller = Controller(name: "modelrollout", workers: 4, reconciler: reconciler, logger: logger)
+        controller = Controller(
+            name: "modelrollout", workers: max(1, options.workers), reconciler: reconciler, logger: logger)
         let stores = (rollouts, deployments, pods, routes)
         server = OperatorHTTPServer(
             metricsAddress: options.metricsBindAddress, healthAddress: options.healthBindAddress,
