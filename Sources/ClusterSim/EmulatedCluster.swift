@@ -30,7 +30,7 @@ public actor EmulatedCluster {
         public var gatewayAddress: String?
         /// Only HTTPRoutes in these namespaces are served by the gateway; nil: all.
         public var gatewayNamespaces: Set<String>?
-        /// Install the CRDs of `crds/` (ModelRollout and the minimal Gateway API HTTPRoute) at start, as a
+        /// Install the CRDs of `crds/` (ModelRollout, HTTPRoute and InferencePool subsets) at start, as a
         /// platform team would before installing the operator.
         public var installCRDs: Bool = true
 
@@ -78,7 +78,8 @@ public actor EmulatedCluster {
             gatewayConfiguration.namespaces = configuration.gatewayNamespaces
             self.gateway = Gateway(
                 store: storage, configuration: gatewayConfiguration,
-                modelState: { namespace, pod in await workloads.modelState(namespace: namespace, pod: pod) })
+                modelState: { namespace, pod in await workloads.modelState(namespace: namespace, pod: pod) },
+                queueState: { namespace, pod in await workloads.queueState(namespace: namespace, pod: pod) })
         } else {
             self.gateway = nil
         }

@@ -558,7 +558,6 @@ struct GatewayTests {
         }
         let a = counts["llm-serving/pool-a"] ?? 0
         let b = counts["llm-serving/pool-b"] ?? 0
-        print("SPLIT", counts)
         #expect(a + b == 200, "\(counts)")
         #expect(abs(Double(a) / 200 - 0.70) <= 0.10, "\(counts)")
         #expect(abs(Double(b) / 200 - 0.30) <= 0.10, "\(counts)")

@@ -85,10 +85,38 @@ struct DemoEndToEndTests {
         #expect(output.contains("Ready while the model is still loading"))
     }
 
+    @Test("demo --backend inferencepool: the seed story through InferencePools promotes without a loading pod")
+    func demoThroughPools() throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).json")
+        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mr-demo-\(UUID().uuidString).kc")
+        defer {
+            try? FileManager.default.removeItem(at: json)
+            try? FileManager.default.removeItem(at: kubeconfig)
+        }
+        let (status, output) = try Self.run(
+            [
+                "demo", "--backend", "inferencepool", "--compare", "none", "--json", json.path, "--kubeconfig-out",
+                kubeconfig.path,
+            ], seconds: 180)
+        print("demo (pools) e2e: exit \(status)\n" + output.split(separator: "\n").suffix(10).joined(separator: "\n"))
+        #expect(status == 0, "demo output:\n\(output.suffix(3000))")
+        let summary = try JSONValue.parse(Array(try Data(contentsOf: json)))
+        let ours = try #require(summary["modelrollout"])
+        #expect(ours["outcome"]?.stringValue == "Promoted")
+        #expect(ours["requestsToLoadingPods"]?.intValue == 0)
+        #expect(ours["failedRequests"]?.intValue == 0)
+        #expect(output.contains("their InferencePools, HTTPRoute llm-chat -> InferencePool vllm-llama-r1-pool"))
+        #expect(output.contains("spec.inferencePool to vllm-llama-r2-pool"))
+    }
+
     @Test("a bad option is one clear line and a non-zero exit")
     func badOption() throws {
         let (status, output) = try Self.run(["demo", "--compare", "sideways"], seconds: 30)
         #expect(status != 0)
         #expect(output.contains("--compare must be naive or none"))
+        let (backendStatus, backendOutput) = try Self.run(["demo", "--backend", "istio"], seconds: 30)
+        #expect(backendStatus != 0)
+        #expect(backendOutput.contains("--backend must be service or inferencepool, not istio"))
     }
 }

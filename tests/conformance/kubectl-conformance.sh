@@ -38,10 +38,17 @@
 #   delete             delete a CR; wait --for=delete
 #   delete-finalizer   delete with a finalizer waits until the finalizer is removed
 #   not-found          get of a missing object -> NotFound error
-#   mr-crds            apply -f crds/ (ModelRollout, HTTPRoute); both become Established
+#   mr-crds            apply -f crds/ (ModelRollout, HTTPRoute, InferencePool); all become Established
 #   mr-samples         apply -f manifests/samples/ creates the route, the rollout, the Deployments and Services
 #   mr-get             get mr shows PHASE STABLE CANDIDATE WEIGHT READY AGE, filled from a status write
 #   mr-invalid         an invalid ModelRollout is refused with the schema's field errors (422 Invalid)
+#   pool-discovery     api-resources lists inferencepools (short name infpool) in inference.networking.k8s.io/v1
+#   pool-apply         apply an InferencePool -> "created"; re-apply -> "unchanged"
+#   pool-get           get inferencepools shows NAME SELECTOR TARGET PORT AGE, -o wide adds ENDPOINT PICKER;
+#                      get infpool works
+#   pool-yaml          get inferencepool -o yaml shows the spec with its defaults; replace -f with that output is
+#                      accepted and changes nothing
+#   pool-invalid       a pool without targetPorts is refused by the schema (spec.targetPorts: Required value)
 #   install-dry-run    apply --dry-run=server -k manifests/ (after its namespace exists) succeeds; nothing persists
 #   rbac-get           apply -f manifests/rbac/ creates the RBAC objects; get rolebinding -o wide shows the subjects
 #   tls-token          over HTTPS with a bearer token: get works
@@ -291,7 +298,7 @@ t_not_found() { expect_fail 'Error from server \(NotFound\): widgets.example.com
 t_mr_crds() {
     expect 'apiextensions.k8s.io/modelrollouts.modelrollout.io (created|configured|unchanged)' k apply -f "$ROOT/crds/" &&
         expect 'condition met' k wait --for=condition=Established crd/modelrollouts.modelrollout.io \
-            crd/httproutes.gateway.networking.k8s.io --timeout=20s
+            crd/httproutes.gateway.networking.k8s.io crd/inferencepools.inference.networking.k8s.io --timeout=20s
 }
 t_mr_samples() {
     # The samples' vllm-llama-r1 has another selector than the fixture Deployment of the same name.
@@ -338,6 +345,41 @@ t_mr_invalid() {
         expect_fail 'NotFound|not found' k get mr bad -n $NS
 }
 
+POOL=inferencepool.inference.networking.k8s.io/vllm-llama-r1
+t_pool_discovery() {
+    expect '^inferencepools +infpool +inference\.networking\.k8s\.io/v1 +true +InferencePool$' \
+        k api-resources --api-group=inference.networking.k8s.io
+}
+t_pool_apply() {
+    expect "^$POOL created\$" k apply -f "$FIX/inferencepool.yaml" &&
+        expect "^$POOL unchanged\$" k apply -f "$FIX/inferencepool.yaml"
+}
+t_pool_get() {
+    local row='^vllm-llama-r1 +\{"app":"vllm-llama","revision":"r1"\} +8000 +[0-9]+[smh]$'
+    expect '^NAME +SELECTOR +TARGET PORT +AGE$' k get inferencepools -n $NS &&
+        expect "$row" k get inferencepools -n $NS &&
+        expect '^NAME +SELECTOR +TARGET PORT +ENDPOINT PICKER +AGE$' k get inferencepools -n $NS -o wide &&
+        expect '^vllm-llama-r1 +\{.*\} +8000 +vllm-llama-r1-epp +[0-9]+[smh]$' k get inferencepools -n $NS -o wide &&
+        expect '^vllm-llama-r1 ' k get infpool -n $NS
+}
+t_pool_yaml() {
+    local out=$WORK/pool.yaml want gen
+    k get inferencepool vllm-llama-r1 -n $NS -o yaml >"$out" || return 1
+    for want in '^apiVersion: inference\.networking\.k8s\.io/v1$' '^kind: InferencePool$' '^  appProtocol: http$' \
+        '^    failureMode: FailClose$' '^    kind: Service$' '^      revision: r1$' '^  - number: 8000$'; do
+        grep -Eq -- "$want" "$out" || { echo "no line matches /$want/ in:"; cat "$out"; return 1; }
+    done
+    gen=$(k get inferencepool vllm-llama-r1 -n $NS -o jsonpath='{.metadata.generation}') || return 1
+    expect "^$POOL replaced\$" k replace -f "$out" &&
+        expect "^$gen 8000 vllm-llama-r1-epp\$" k get inferencepool vllm-llama-r1 -n $NS \
+            -o jsonpath='{.metadata.generation} {.spec.targetPorts[0].number} {.spec.endpointPickerRef.name}'
+}
+t_pool_invalid() {
+    expect_fail 'InferencePool "no-ports" is invalid' k apply -f "$FIX/inferencepool-invalid.yaml" &&
+        expect_fail 'spec\.targetPorts: Required value' k apply -f "$FIX/inferencepool-invalid.yaml" &&
+        expect_fail 'NotFound|not found' k get inferencepool no-ports -n $NS
+}
+
 check version t_version
 check crd-apply t_crd
 check cr-create t_cr_create
@@ -375,6 +417,11 @@ check mr-crds t_mr_crds
 check mr-samples t_mr_samples
 check mr-get t_mr_get
 check mr-invalid t_mr_invalid
+check pool-discovery t_pool_discovery
+check pool-apply t_pool_apply
+check pool-get t_pool_get
+check pool-yaml t_pool_yaml
+check pool-invalid t_pool_invalid
 
 # The install bundle. As with a real API server, a dry run cannot create objects in a namespace that does not
 # exist yet (the Namespace of the same apply is not persisted), so the namespace is applied first.

@@ -1,8 +1,9 @@
 import Foundation
 import KubeCore
 
-/// The CRDs of `crds/` (ModelRollout and the minimal Gateway API HTTPRoute), bundled into the binary so the
-/// emulated cluster can serve them without reading files at run time.
+/// The CRDs of `crds/` (ModelRollout and our subsets of the Gateway API HTTPRoute and the Inference Extension's
+/// InferencePool), bundled into the binary so the emulated cluster can serve them without reading files at run
+/// time.
 public enum BundledCRDs {
     /// Every bundled CRD as (file name, YAML text), in file-name order.
     public static let all: [(name: String, yaml: String)] = BundledCRDText.all

@@ -149,6 +149,11 @@ public actor SimulatedVLLM {
         await serverTask?.value
     }
 
+    /// Requests waiting for a batch slot and requests in the batch now (`num_requests_waiting` / `_running`).
+    public func queueState() async -> PodQueueState {
+        PodQueueState(waiting: await metrics.waiting, running: await metrics.running)
+    }
+
     /// The current `/metrics` text.
     public func metricsText() async -> String { await metrics.render() }
 

@@ -93,6 +93,19 @@ public actor WorkloadSimulator {
         return processes.isEmpty ? .unknown : .loaded
     }
 
+    /// The waiting and running requests of a pod's simulated runtime (summed over its runtime containers); nil
+    /// for a pod the simulator does not run.
+    public func queueState(namespace: String, pod: String) async -> PodQueueState? {
+        guard let processes = await kubelet.processes(namespace: namespace, name: pod) else { return nil }
+        var total: PodQueueState?
+        for case let vllm as SimulatedVLLM in processes.compactMap({ $0 }) {
+            let state = await vllm.queueState()
+            total = PodQueueState(
+                waiting: (total?.waiting ?? 0) + state.waiting, running: (total?.running ?? 0) + state.running)
+        }
+        return total
+    }
+
     /// Stops both and every simulated process.
     public func stop() async {
         guard running else { return }
