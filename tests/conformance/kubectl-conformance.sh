@@ -49,6 +49,8 @@
 #   pool-yaml          get inferencepool -o yaml shows the spec with its defaults; replace -f with that output is
 #                      accepted and changes nothing
 #   pool-invalid       a pool without targetPorts is refused by the schema (spec.targetPorts: Required value)
+#   pool-samples       apply --dry-run=server -f manifests/samples/inferencepool/ is accepted (Deployments, pools,
+#                      the pool route, the ModelRollout with spec.inferencePool); nothing persists
 #   install-dry-run    apply --dry-run=server -k manifests/ (after its namespace exists) succeeds; nothing persists
 #   rbac-get           apply -f manifests/rbac/ creates the RBAC objects; get rolebinding -o wide shows the subjects
 #   tls-token          over HTTPS with a bearer token: get works
@@ -374,6 +376,18 @@ t_pool_yaml() {
         expect "^$gen 8000 vllm-llama-r1-epp\$" k get inferencepool vllm-llama-r1 -n $NS \
             -o jsonpath='{.metadata.generation} {.spec.targetPorts[0].number} {.spec.endpointPickerRef.name}'
 }
+t_pool_samples() {
+    local out want
+    out=$(k apply --dry-run=server -f "$ROOT/manifests/samples/inferencepool/" 2>&1) || { echo "$out"; return 1; }
+    echo "$out"
+    for want in 'inferencepool.inference.networking.k8s.io/vllm-llama-r1-pool created (server dry run)' \
+        'inferencepool.inference.networking.k8s.io/vllm-llama-r2-pool created (server dry run)' \
+        'httproute.gateway.networking.k8s.io/llm-chat configured (server dry run)' \
+        'modelrollout.modelrollout.io/chat configured (server dry run)'; do
+        grep -qF "$want" <<<"$out" || { echo "missing: $want"; return 1; }
+    done
+    expect_fail 'NotFound|not found' k get inferencepool vllm-llama-r1-pool -n $NS
+}
 t_pool_invalid() {
     expect_fail 'InferencePool "no-ports" is invalid' k apply -f "$FIX/inferencepool-invalid.yaml" &&
         expect_fail 'spec\.targetPorts: Required value' k apply -f "$FIX/inferencepool-invalid.yaml" &&
@@ -422,6 +436,7 @@ check pool-apply t_pool_apply
 check pool-get t_pool_get
 check pool-yaml t_pool_yaml
 check pool-invalid t_pool_invalid
+check pool-samples t_pool_samples
 
 # The install bundle. As with a real API server, a dry run cannot create objects in a namespace that does not
 # exist yet (the Namespace of the same apply is not persisted), so the namespace is applied first.
