@@ -70,8 +70,13 @@ private final class IteratorBox<Element: Sendable>: @unchecked Sendable {
 }
 
 extension DynamicObject: KeyedObject {
-    public var objectKey: ObjectKey { ObjectKey(namespace: metadata.namespace, name: metadata.name ?? "") }
-    public var resourceVersion: String? { metadata.resourceVersion }
+    /// Read from the raw metadata: no decoding per cache event or enqueue.
+    public var objectKey: ObjectKey {
+        ObjectKey(
+            namespace: raw[path: ["metadata", "namespace"]]?.stringValue,
+            name: raw[path: ["metadata", "name"]]?.stringValue ?? "")
+    }
+    public var resourceVersion: String? { raw[path: ["metadata", "resourceVersion"]]?.stringValue }
 }
 
 extension KeyedObject where Self: KubernetesResource {

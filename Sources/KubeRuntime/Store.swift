@@ -32,9 +32,15 @@ public final class Store<Object: KeyedObject>: CacheSync, Sendable {
 
     private let state = LockedValue(State())
     private let indexers: [String: Indexer]
+    private let transform: (@Sendable (Object) -> Object)?
 
-    public init(indexers: [String: Indexer] = [:]) {
+    /// - Parameters:
+    ///   - indexers: index name → the values an object is found under.
+    ///   - transform: applied to every object on its way in (controller-runtime's cache `TransformFunc`): keep only
+    ///     the fields the readers need.
+    public init(indexers: [String: Indexer] = [:], transform: (@Sendable (Object) -> Object)? = nil) {
         self.indexers = indexers
+        self.transform = transform
     }
 
     private func index(_ object: Object, key: ObjectKey, in s: inout State) {
@@ -61,6 +67,14 @@ public final class Store<Object: KeyedObject>: CacheSync, Sendable {
 
     /// Applies one watcher event.
     public func apply(_ event: WatcherEvent<Object>) {
+        var event = event
+        if let transform {
+            switch event {
+            case .initApply(let object): event = .initApply(transform(object))
+            case .apply(let object): event = .apply(transform(object))
+            case .initStarted, .initDone, .delete: break
+            }
+        }
         let resumed = state.withLock { s -> [CheckedContinuation<Void, Error>] in
             switch event {
             case .initStarted:

@@ -34,9 +34,14 @@ public final class OperatorManager: Sendable {
         self.kube = kube
         self.options = options
         self.logger = logger
-        rollouts = StoreSet(namespaces: options.namespaces)
-        deployments = StoreSet(namespaces: options.namespaces)
-        pods = StoreSet(namespaces: options.namespaces, indexers: RolloutGatherer.podIndexers)
+        rollouts = StoreSet(
+            namespaces: options.namespaces,
+            indexers: [
+                RolloutEventMapping.deploymentIndex: { RolloutEventMapping.deploymentIndexValues($0.raw) },
+                RolloutEventMapping.routeIndex: { RolloutEventMapping.routeIndexValues($0.raw) },
+            ])
+        deployments = StoreSet(namespaces: options.namespaces, transform: CacheTrim.deployment)
+        pods = StoreSet(namespaces: options.namespaces, indexers: RolloutGatherer.podIndexers, transform: CacheTrim.pod)
         routes = StoreSet(namespaces: options.namespaces)
         endpoints = PodEndpointClient(kube: kube, access: options.podAccess, timeout: options.podRequestTimeout)
         let gatherer = RolloutGatherer(
@@ -161,7 +166,11 @@ public final class OperatorManager: Sendable {
         let rolloutStore = rollouts.stores[namespace] ?? Store()
         let allRolloutStores = Array(rollouts.stores.values)
         // Events of related objects wake only the ModelRollouts they concern (RolloutEventMapping), not every one
-        // of the namespace: a pod change costs one reconcile, not one per ModelRollout.
+        // of the namespace: a pod change costs one reconcile, not one per ModelRollout. The rollout caches are
+        // indexed by the Deployments and the route each ModelRollout names, so finding them costs the answer.
+        let rolloutsOf: @Sendable (String) -> [ObjectKey] = { deployment in
+            rolloutStore.byIndex(RolloutEventMapping.deploymentIndex, deployment).map(\.objectKey)
+        }
         let enqueueAll: @Sendable () async -> Void = {
             for object in rolloutStore.list() { await controller.enqueue(object.objectKey) }
         }
@@ -182,7 +191,7 @@ public final class OperatorManager: Sendable {
             store: deployments.stores[namespace] ?? Store(), logger: logger
         ) { event in
             guard let name = event.object?.metadata.name else { return }
-            await enqueueKeys(RolloutEventMapping.rollouts(forDeployment: name, in: rolloutStore.list().map(\.raw)))
+            await enqueueKeys(rolloutsOf(name))
         }
         let podReflector = Reflector(
             watcher: Watcher(
@@ -191,7 +200,7 @@ public final class OperatorManager: Sendable {
             store: pods.stores[namespace] ?? Store(), logger: logger
         ) { event in
             guard let metadata = event.object?.metadata else { return }
-            switch RolloutEventMapping.targets(forPod: metadata, in: rolloutStore.list().map(\.raw)) {
+            switch RolloutEventMapping.targets(forPod: metadata, rolloutsOf: rolloutsOf) {
             case .rollouts(let keys): await enqueueKeys(keys)
             case .namespace: await enqueueAll()
             }
@@ -204,8 +213,10 @@ public final class OperatorManager: Sendable {
         ) { event in
             guard let name = event.object?.metadata.name else { return }
             // A ModelRollout may name a route of another watched namespace.
-            let all = allRolloutStores.flatMap { $0.list().map(\.raw) }
-            await enqueueKeys(RolloutEventMapping.rollouts(forRoute: name, namespace: namespace, in: all))
+            await enqueueKeys(
+                allRolloutStores.flatMap {
+                    $0.byIndex(RolloutEventMapping.routeIndex, "\(namespace)/\(name)").map(\.objectKey)
+                })
         }
         group.addTask { try await rolloutReflector.run() }
         group.addTask { try await deploymentReflector.run() }

@@ -42,12 +42,17 @@ public enum RolloutEventMapping {
 
     /// The ModelRollouts a pod event concerns.
     public static func targets(forPod metadata: ObjectMeta, in rollouts: [JSONValue]) -> Targets {
+        targets(forPod: metadata) { Self.rollouts(forDeployment: $0, in: rollouts) }
+    }
+
+    /// The ModelRollouts a pod event concerns, `rolloutsOf` answering for a Deployment (an index lookup).
+    public static func targets(forPod metadata: ObjectMeta, rolloutsOf: (String) -> [ObjectKey]) -> Targets {
         guard let deployment = deployment(ofPod: metadata) else {
             // A pod with an owner we cannot attribute may still be a revision's: stay safe. A bare pod is no
             // revision's.
             return (metadata.ownerReferences ?? []).isEmpty ? .rollouts([]) : .namespace
         }
-        return .rollouts(Self.rollouts(forDeployment: deployment, in: rollouts))
+        return .rollouts(rolloutsOf(deployment))
     }
 
     /// The ModelRollouts (of any namespace) whose `spec.route` names the HTTPRoute `name` in `namespace` (a route
@@ -59,6 +64,25 @@ public enum RolloutEventMapping {
             let routeNamespace = rollout[path: ["spec", "route", "namespace"]]?.stringValue ?? own
             return (routeNamespace.isEmpty ? own : routeNamespace) == namespace
         }.compactMap(key)
+    }
+
+    // MARK: - Indexes
+
+    /// The rollout-cache index of the Deployments a ModelRollout concerns (``deployments(of:)``): a Deployment
+    /// event looks its ModelRollouts up instead of scanning every one.
+    public static let deploymentIndex = "deployment"
+    /// The rollout-cache index of the route a ModelRollout names, as `namespace/name`.
+    public static let routeIndex = "route"
+
+    /// The values of ``deploymentIndex``.
+    public static func deploymentIndexValues(_ rollout: JSONValue) -> [String] { deployments(of: rollout).sorted() }
+
+    /// The value of ``routeIndex``: the route's namespace (its own when unset) and name.
+    public static func routeIndexValues(_ rollout: JSONValue) -> [String] {
+        guard let name = rollout[path: ["spec", "route", "name"]]?.stringValue, !name.isEmpty else { return [] }
+        let own = rollout[path: ["metadata", "namespace"]]?.stringValue ?? ""
+        let routeNamespace = rollout[path: ["spec", "route", "namespace"]]?.stringValue ?? ""
+        return [(routeNamespace.isEmpty ? own : routeNamespace) + "/" + name]
     }
 
     private static func key(_ rollout: JSONValue) -> ObjectKey? {

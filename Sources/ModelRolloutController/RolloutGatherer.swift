@@ -39,9 +39,12 @@ actor RoundMemories {
 struct StoreSet<Object: KeyedObject>: Sendable {
     let stores: [String: Store<Object>]
 
-    init(namespaces: [String], indexers: [String: Store<Object>.Indexer] = [:]) {
+    init(
+        namespaces: [String], indexers: [String: Store<Object>.Indexer] = [:],
+        transform: (@Sendable (Object) -> Object)? = nil
+    ) {
         var stores: [String: Store<Object>] = [:]
-        for namespace in namespaces { stores[namespace] = Store<Object>(indexers: indexers) }
+        for namespace in namespaces { stores[namespace] = Store<Object>(indexers: indexers, transform: transform) }
         self.stores = stores
     }
 

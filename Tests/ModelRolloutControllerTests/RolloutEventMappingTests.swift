@@ -1,5 +1,6 @@
 import Foundation
 import KubeCore
+import KubeRuntime
 import Testing
 
 @testable import ModelRolloutController
@@ -43,6 +44,36 @@ import Testing
         #expect(RolloutEventMapping.rollouts(forDeployment: "chat-r2", in: Self.rollouts).map(\.name) == ["chat"])
         #expect(RolloutEventMapping.rollouts(forDeployment: "code-r0", in: Self.rollouts).map(\.name) == ["code"])
         #expect(RolloutEventMapping.rollouts(forDeployment: "unrelated", in: Self.rollouts).isEmpty)
+    }
+
+    @Test func theIndexedRolloutCacheAnswersAsTheScans() {
+        let stores = ["llm", "team-b"].reduce(into: [String: Store<DynamicObject>]()) { stores, namespace in
+            stores[namespace] = Store(indexers: [
+                RolloutEventMapping.deploymentIndex: { RolloutEventMapping.deploymentIndexValues($0.raw) },
+                RolloutEventMapping.routeIndex: { RolloutEventMapping.routeIndexValues($0.raw) },
+            ])
+        }
+        for rollout in Self.rollouts {
+            let namespace = rollout[path: ["metadata", "namespace"]]?.stringValue ?? ""
+            stores[namespace]?.apply(.apply(DynamicObject(raw: rollout)))
+        }
+        let llm = Self.rollouts.filter { $0[path: ["metadata", "namespace"]]?.stringValue == "llm" }
+        for deployment in ["chat-r1", "chat-r2", "code-r0", "code-r1", "x", "unrelated"] {
+            #expect(
+                stores["llm"]?.byIndex(RolloutEventMapping.deploymentIndex, deployment).map(\.objectKey)
+                    == RolloutEventMapping.rollouts(forDeployment: deployment, in: llm), "\(deployment)")
+        }
+        for route in ["chat", "code", "none"] {
+            let indexed = stores.keys.sorted().flatMap {
+                stores[$0]?.byIndex(RolloutEventMapping.routeIndex, "llm/\(route)").map(\.objectKey) ?? []
+            }
+            #expect(
+                Set(indexed) == Set(RolloutEventMapping.rollouts(forRoute: route, namespace: "llm", in: Self.rollouts)),
+                "\(route)")
+        }
+        // The raw key needs no decoding, and matches the decoded metadata.
+        let object = DynamicObject(raw: Self.rollouts[2])
+        #expect(object.objectKey == ObjectKey(namespace: object.metadata.namespace, name: object.metadata.name ?? ""))
     }
 
     @Test func aPodWakesItsDeploymentsRolloutOnly() {
