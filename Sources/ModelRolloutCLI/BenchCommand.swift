@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark autoscaling and rollout policies, or the emulated cluster and the Kubernetes client.",
-        subcommands: [BenchPoliciesCommand.self, BenchAPICommand.self],
+        subcommands: [BenchPoliciesCommand.self, BenchAPICommand.self, BenchScaleCommand.self],
         defaultSubcommand: BenchPoliciesCommand.self
     )
 }
@@ -245,6 +245,87 @@ struct BenchAPICommand: AsyncParsableCommand {
         if let markdown {
             try write(BenchmarkFormat.markdown(report), to: markdown)
         }
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// `modelrollout bench scale`: the controller's cost with many ModelRollouts.
+struct BenchScaleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: "Measure the controller with N ModelRollouts × k pods: idle cost, a pod event, simultaneous rollouts.",
+        discussion: """
+            For each N of --rollouts: the emulated cluster in this process with N Deployments of --replicas \
+            pods, N HTTPRoutes and N ModelRollouts; the real controller (this executable's `controller`, default \
+            flags) as a subprocess. Reported per N: the first pass (caches synced until every ModelRollout was \
+            reconciled once), the controller's RSS, CPU seconds, reconciles and API requests per minute over \
+            --steady-seconds with nothing to do, the reconciles one pod deletion causes, and for each M of \
+            --simultaneous (≤ N) the time until M rollouts started at once are all Promoted, with the reconcile \
+            duration p50/p99 over that batch.
+
+            Progress goes to stderr, the table to stdout; --json and --markdown write files (`make bench` pastes \
+            the markdown into README.md). Linux only (/proc). Compare release builds.
+            """
+    )
+
+    @Option(help: ArgumentHelp("ModelRollouts of each run, comma-separated.", valueName: "n,n,..."))
+    var rollouts: String = "2,20,200"
+
+    @Option(help: ArgumentHelp("Pods of each ModelRollout's Deployment.", valueName: "k"))
+    var replicas: Int = 10
+
+    @Option(help: ArgumentHelp("Wall seconds of the steady-state window.", valueName: "s"))
+    var steadySeconds: Double = 60
+
+    @Option(help: ArgumentHelp("Simultaneous rollouts to time, comma-separated (those above N are skipped).",
+                               valueName: "m,m,..."))
+    var simultaneous: String = "1,20,100"
+
+    @Option(help: ArgumentHelp("Write the results as JSON to this file.", valueName: "file"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write the results as a markdown table to this file.", valueName: "file"))
+    var markdown: String?
+
+    static func counts(_ text: String, _ option: String, range: ClosedRange<Int>) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map(range.contains) ?? false }) else {
+            throw ValidationError("\(option) must be comma-separated integers from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return values.compactMap { $0 }
+    }
+
+    func validate() throws {
+        _ = try Self.counts(rollouts, "--rollouts", range: 1...1000)
+        _ = try Self.counts(simultaneous, "--simultaneous", range: 1...1000)
+        guard (1...50).contains(replicas) else { throw ValidationError("--replicas must be from 1 to 50") }
+        guard steadySeconds >= 5, steadySeconds <= 3600 else {
+            throw ValidationError("--steady-seconds must be from 5 to 3600")
+        }
+    }
+
+    func run() async throws {
+        var settings = ScaleBenchmarkSettings()
+        settings.rollouts = try Self.counts(rollouts, "--rollouts", range: 1...1000)
+        settings.simultaneous = try Self.counts(simultaneous, "--simultaneous", range: 1...1000)
+        settings.replicas = replicas
+        settings.steadySeconds = steadySeconds
+        let report = try await ScaleBenchmark(settings: settings, progress: { Console.error($0) }).run()
+        let table = ScaleBenchmark.markdown(report)
+        Console.line(table)
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n", to: json)
+        }
+        if let markdown { try write(table, to: markdown) }
     }
 
     private func write(_ text: String, to path: String) throws {

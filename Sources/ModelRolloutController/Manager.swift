@@ -171,6 +171,7 @@ public final class OperatorManager: Sendable {
         let rolloutsOf: @Sendable (String) -> [ObjectKey] = { deployment in
             rolloutStore.byIndex(RolloutEventMapping.deploymentIndex, deployment).map(\.objectKey)
         }
+        let eventLogger = logger
         let enqueueAll: @Sendable () async -> Void = {
             for object in rolloutStore.list() { await controller.enqueue(object.objectKey) }
         }
@@ -202,7 +203,11 @@ public final class OperatorManager: Sendable {
             guard let metadata = event.object?.metadata else { return }
             switch RolloutEventMapping.targets(forPod: metadata, rolloutsOf: rolloutsOf) {
             case .rollouts(let keys): await enqueueKeys(keys)
-            case .namespace: await enqueueAll()
+            case .namespace:
+                eventLogger.debug(
+                    "event.unattributed_pod",
+                    metadata: ["k8s.pod": "\(metadata.name ?? "")", "owners": "\(metadata.ownerReferences ?? [])"])
+                await enqueueAll()
             }
         }
         let routeReflector = Reflector(

@@ -30,9 +30,13 @@ public enum RolloutEventMapping {
         rollouts.filter { deployments(of: $0).contains(name) }.compactMap(key)
     }
 
-    /// The Deployment that owns a pod: its ReplicaSet owner is named `<deployment>-<pod-template-hash>`; nil when
-    /// the pod has no such owner.
+    /// The Deployment that owns a pod: its ReplicaSet owner is named `<deployment>-<pod-template-hash>`, or a
+    /// Deployment owns it directly (as in the emulated cluster, and as ``RevisionPods`` accepts); nil when the pod
+    /// has no such owner.
     public static func deployment(ofPod metadata: ObjectMeta) -> String? {
+        if let owner = metadata.ownerReferences?.first(where: { $0.kind == "Deployment" }), !owner.name.isEmpty {
+            return owner.name
+        }
         guard let owner = metadata.ownerReferences?.first(where: { $0.kind == "ReplicaSet" }),
             let hash = metadata.labels?["pod-template-hash"], !hash.isEmpty,
             owner.name.hasSuffix("-" + hash), owner.name.count > hash.count + 1

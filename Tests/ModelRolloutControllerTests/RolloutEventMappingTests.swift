@@ -85,6 +85,14 @@ import Testing
         // A pod of a Deployment no ModelRollout names wakes nothing.
         let stranger = Self.pod(replicaSet: "web-7f6d5c4b3", hash: "7f6d5c4b3")
         #expect(RolloutEventMapping.targets(forPod: stranger, in: Self.rollouts) == .rollouts([]))
+        // A pod owned by its Deployment directly (the emulated cluster's pods) is attributed too.
+        let direct = ObjectMeta(
+            name: "p", namespace: "llm",
+            ownerReferences: [OwnerReference(apiVersion: "apps/v1", kind: "Deployment", name: "chat-r1", uid: "u")])
+        #expect(RolloutEventMapping.deployment(ofPod: direct) == "chat-r1")
+        #expect(RolloutEventMapping.targets(forPod: direct, in: Self.rollouts) == .rollouts([
+            ObjectKey(namespace: "llm", name: "chat")
+        ]))
         // A bare pod is no revision's.
         #expect(RolloutEventMapping.targets(forPod: Self.pod(replicaSet: nil, hash: nil), in: Self.rollouts)
             == .rollouts([]))
