@@ -67,6 +67,8 @@ bench:
 	$(SWIFT) build -c release --product modelrollout
 	.build/release/modelrollout bench api --json .build/bench-api.json --markdown .build/bench-api.md
 	scripts/update-readme-bench.sh .build/bench-api.md README.md
+	.build/release/modelrollout bench scale --json .build/bench-scale.json --markdown .build/bench-scale.md
+	scripts/update-readme-bench.sh .build/bench-scale.md README.md bench-scale
 	.build/release/modelrollout bench --seeds 5 --json .build/bench-policies.json \
 		--markdown .build/bench-policies.md --plot .build/bench-plots
 	scripts/update-readme-bench.sh .build/bench-policies.md README.md bench-policies

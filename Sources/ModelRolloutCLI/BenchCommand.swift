@@ -317,15 +317,20 @@ struct BenchScaleCommand: AsyncParsableCommand {
         settings.simultaneous = try Self.counts(simultaneous, "--simultaneous", range: 1...1000)
         settings.replicas = replicas
         settings.steadySeconds = steadySeconds
-        let report = try await ScaleBenchmark(settings: settings, progress: { Console.error($0) }).run()
-        let table = ScaleBenchmark.markdown(report)
-        Console.line(table)
+        let report = try await ScaleBenchmark(settings: settings, progress: { Console.error($0) }).run {
+            partial in try save(partial)
+        }
+        Console.line(ScaleBenchmark.markdown(report))
+    }
+
+    /// Writes --json and --markdown (after every run, so a failure in a later run keeps the earlier ones).
+    private func save(_ report: ScaleBenchmarkReport) throws {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n", to: json)
         }
-        if let markdown { try write(table, to: markdown) }
+        if let markdown { try write(ScaleBenchmark.markdown(report), to: markdown) }
     }
 
     private func write(_ text: String, to path: String) throws {

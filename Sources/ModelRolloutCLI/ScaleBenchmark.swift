@@ -89,14 +89,17 @@ struct ScaleBenchmark {
         (2,000 simulated pods, their kubelet and API server) is part of what the controller waits for.
         """
 
-    func run() async throws -> ScaleBenchmarkReport {
-        var runs: [ScaleRun] = []
-        for count in settings.rollouts {
-            runs.append(try await measure(rollouts: count))
-        }
-        return ScaleBenchmarkReport(
+    /// Runs every size; `completed` receives the report so far after each run (so a late failure keeps the
+    /// earlier results).
+    func run(completed: (ScaleBenchmarkReport) throws -> Void = { _ in }) async throws -> ScaleBenchmarkReport {
+        var report = ScaleBenchmarkReport(
             build: APIBenchmark.buildConfiguration, cores: ProcessInfo.processInfo.activeProcessorCount,
-            date: KubeTime.format(Date()), settings: settings, runs: runs, method: Self.method)
+            date: KubeTime.format(Date()), settings: settings, runs: [], method: Self.method)
+        for count in settings.rollouts {
+            report.runs.append(try await measure(rollouts: count))
+            try completed(report)
+        }
+        return report
     }
 
     // MARK: - One run

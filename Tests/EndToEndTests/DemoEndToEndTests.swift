@@ -39,8 +39,8 @@ struct DemoEndToEndTests {
         return (process.terminationStatus, output)
     }
 
-    @Test("the demo's summary: no request to a loading pod with ModelRollout, many with the rolling update")
-    func demoTellsTheStory() throws {
+    /// Two temporary paths (the summary JSON and the kubeconfig), removed after `body`.
+    static func withTemporaryFiles<T>(_ body: (URL, URL) throws -> T) rethrows -> T {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).json")
         let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent(
             "mr-demo-\(UUID().uuidString).kc")
@@ -48,6 +48,15 @@ struct DemoEndToEndTests {
             try? FileManager.default.removeItem(at: json)
             try? FileManager.default.removeItem(at: kubeconfig)
         }
+        return try body(json, kubeconfig)
+    }
+
+    @Test("the demo's summary: no request to a loading pod with ModelRollout, many with the rolling update")
+    func demoTellsTheStory() throws {
+        try Self.withTemporaryFiles { json, kubeconfig in try Self.checkStory(json: json, kubeconfig: kubeconfig) }
+    }
+
+    static func checkStory(json: URL, kubeconfig: URL) throws {
         let started = Date()
         let (status, output) = try Self.run(
             ["demo", "--json", json.path, "--kubeconfig-out", kubeconfig.path], seconds: 240)
@@ -87,13 +96,10 @@ struct DemoEndToEndTests {
 
     @Test("demo --backend inferencepool: the seed story through InferencePools promotes without a loading pod")
     func demoThroughPools() throws {
-        let json = FileManager.default.temporaryDirectory.appendingPathComponent("mr-demo-\(UUID().uuidString).json")
-        let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "mr-demo-\(UUID().uuidString).kc")
-        defer {
-            try? FileManager.default.removeItem(at: json)
-            try? FileManager.default.removeItem(at: kubeconfig)
-        }
+        try Self.withTemporaryFiles { json, kubeconfig in try Self.checkPools(json: json, kubeconfig: kubeconfig) }
+    }
+
+    static func checkPools(json: URL, kubeconfig: URL) throws {
         let (status, output) = try Self.run(
             [
                 "demo", "--backend", "inferencepool", "--compare", "none", "--json", json.path, "--kubeconfig-out",

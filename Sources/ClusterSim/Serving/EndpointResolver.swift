@@ -215,7 +215,7 @@ actor ServingObjectCache {
                 Task {
                     for await change in changes {
                         if Task.isCancelled { return }
-                        await self.apply(resource, change.object, deleted: change.kind == .deleted)
+                        self.apply(resource, change.object, deleted: change.kind == .deleted)
                     }
                 })
         }

@@ -120,6 +120,8 @@ public actor Kubelet {
     private var nextAddress: UInt32
     private var nextPID = 1
     private var tasks: [Task<Void, Never>] = []
+    /// Set by ``stop()``: freed GPUs no longer schedule waiting pods.
+    private var stopping = false
 
     public init(
         store: any ClusterObjectStore, clock: any WorkloadClock, logs: ContainerLogStore,
@@ -174,8 +176,13 @@ public actor Kubelet {
 
     /// Stops watching and stops every process (pods keep their last written status).
     public func stop() async {
+        stopping = true
         for task in tasks { task.cancel() }
         tasks = []
+        // Readiness probes end first (cancelling a pod's task cancels its probe loops) and get a moment to finish
+        // what they sent: a probe connecting to a server that is closing races the server's teardown in NIO.
+        for runtime in pods.values { runtime.task?.cancel() }
+        try? await Task.sleep(for: .milliseconds(100))
         for key in Array(pods.keys) { await terminate(key) }
     }
 
@@ -399,7 +406,11 @@ public actor Kubelet {
                 return
             }
             let probe = Task { await self.probeLoop(key: key, index: index, spec: spec) }
-            let code = await process.waitForExit()
+            let code = await withTaskCancellationHandler {
+                await process.waitForExit()
+            } onCancel: {
+                probe.cancel()
+            }
             probe.cancel()
             guard !Task.isCancelled, pods[key] != nil else { return }
             await exited(key: key, index: index, code: code)
@@ -583,7 +594,7 @@ public actor Kubelet {
         if let index = nodes.firstIndex(where: { $0.name == runtime.node }) {
             nodes[index].gpusUsed = max(0, nodes[index].gpusUsed - runtime.gpus)
         }
-        if runtime.gpus > 0 { await retryUnschedulable() }
+        if runtime.gpus > 0, !stopping { await retryUnschedulable() }
     }
 
     /// GPUs were freed: pods waiting for them are scheduled again, the longest-waiting first (as the scheduler
