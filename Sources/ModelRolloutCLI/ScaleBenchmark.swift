@@ -39,6 +39,8 @@ struct ScaleRun: Sendable, Codable {
     var pods: Int
     /// From the controller's `caches.synced` until every ModelRollout has been reconciled once (adopted its route).
     var firstPassSeconds: Double?
+    /// After the first pass, until 10 s pass without a reconcile (the steady window starts then).
+    var settleSeconds: Double?
     var rssMiB: Double?
     var cpuSecondsPerMinute: Double?
     var reconcilesPerMinute: Double?
@@ -78,7 +80,8 @@ struct ScaleBenchmark {
         replicas, N HTTPRoutes and N ModelRollouts (steps: 100 %, scaleDownDelay 1 s, autoscaling off) through \
         the API. Once every pod is Ready, it starts this executable's `controller` as a subprocess (default \
         flags, JSON logs) and measures: the first pass, from the controller's `caches.synced` log line until \
-        every ModelRollout has adopted its route (polled every 0.25 s); the steady state over the window, CPU \
+        every ModelRollout has adopted its route (polled every 0.25 s); then, once 10 s pass without a \
+        reconcile (the first pass's follow-ups done; at most 3 minutes), the steady state over the window, CPU \
         seconds (utime + stime from /proc/PID/stat) and RSS (VmRSS of /proc/PID/status at the end), reconciles \
         (the controller's controller_runtime_reconcile_total) and API requests (the emulated API server's \
         request log, the controller's user agent; a watch counts once); a pod event, the reconciles in the 5 s \
@@ -158,6 +161,18 @@ struct ScaleBenchmark {
             run.firstPassSeconds = synced.map { Date().timeIntervalSince($0) }
             progress("bench scale: first pass \(Self.format(run.firstPassSeconds)) s; steady window \(Int(settings.steadySeconds)) s")
             guard let port = Self.metricsPort(log) else { throw CLIError("the controller logged no metrics port") }
+            // Settle: the first pass's follow-ups (status writes waking their own ModelRollout, first loads
+            // measured) end before the steady window: until 10 s pass without a reconcile (at most 3 minutes).
+            let settleStart = Date()
+            var last = try await reconciles(http, port: port).total
+            var quietSince = Date()
+            while Date().timeIntervalSince(quietSince) < 10, Date().timeIntervalSince(settleStart) < 180 {
+                try await Task.sleep(for: .seconds(1))
+                let current = try await reconciles(http, port: port).total
+                if current != last { quietSince = Date() }
+                last = current
+            }
+            run.settleSeconds = Date().timeIntervalSince(settleStart)
 
             // Steady state.
             let cpu0 = Self.cpuSeconds(pid), reconciles0 = try await reconciles(http, port: port), t0 = Date()
@@ -438,8 +453,8 @@ struct ScaleBenchmark {
 
     static func markdown(_ report: ScaleBenchmarkReport) -> String {
         let batchSizes = report.settings.simultaneous
-        var header = "| ModelRollouts × pods | first pass (s) | RSS (MiB) | CPU s/min | reconciles/min | API req/min (per MR) | reconciles per pod replacement |"
-        var rule = "|---|---|---|---|---|---|---|"
+        var header = "| ModelRollouts × pods | first pass (s) | settled after (s) | RSS (MiB) | CPU s/min | reconciles/min | API req/min (per MR) | reconciles per pod replacement |"
+        var rule = "|---|---|---|---|---|---|---|---|"
         for size in batchSizes {
             header += " \(size) rollouts: all promoted (s), reconcile p50/p99 (s) |"
             rule += "---|"
@@ -448,6 +463,7 @@ struct ScaleBenchmark {
         for run in report.runs {
             var line =
                 "| \(run.rollouts) × \(run.pods / max(1, run.rollouts)) | \(format(run.firstPassSeconds)) | "
+                + "\(format(run.settleSeconds)) | "
                 + "\(format(run.rssMiB)) | \(format(run.cpuSecondsPerMinute)) | \(format(run.reconcilesPerMinute)) | "
                 + "\(format(run.apiRequestsPerMinute)) (\(format(run.apiRequestsPerMinutePerRollout))) | "
                 + "\(format(run.reconcilesPerPodDeletion)) |"

@@ -13,6 +13,9 @@ struct PodMemory: Sendable {
     var models: ModelsProbeResult = .notProbed
     /// Whether the pod was model-ready at the last gather (its log is then judged from what was read, not polled).
     var modelReady = false
+    /// When a loading pod's log was last read, and the wait before the next read (``LogPollPacing``).
+    var lastLogPoll: Date?
+    var logPollInterval: Double?
 }
 
 /// In-memory state of the gatherer, keyed by pod.
@@ -155,10 +158,28 @@ struct RolloutGatherer: Sendable {
         var patternMatched: Bool?
         let pattern = spec.runtime.loadedPattern.flatMap { $0.isEmpty ? nil : $0 }
         let wasReady = memory.modelReady
+        let probeDue =
+            !wasReady || memory.lastModelsProbe.map { now.timeIntervalSince($0) >= Self.readyReprobeSeconds } ?? true
+        if facts.containerRunning, !facts.deleting, probeDue {
+            memory.models = await endpoints.models(
+                namespace: namespace, pod: name, podIP: facts.podIP, port: spec.runtime.port,
+                path: spec.runtime.modelsPath)
+            memory.lastModelsProbe = now
+        } else if !facts.containerRunning {
+            memory.models = .notProbed
+        }
+        var modelsListed = false
+        if case .listed = memory.models { modelsListed = true }
         if !facts.deleting, facts.containerRunning || facts.containerTerminated, let container {
-            if wasReady {
+            let pollDue = LogPollPacing.due(
+                lastPoll: memory.lastLogPoll, interval: memory.logPollInterval ?? 0, now: now,
+                modelsListed: modelsListed)
+            if wasReady || (!pollDue && facts.containerRunning) {
                 judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
             } else {
+                memory.lastLogPoll = now
+                memory.logPollInterval = LogPollPacing.next(
+                    after: memory.logPollInterval, probeInterval: options.loadingProbeInterval)
                 let poll = await logs.poll(
                     namespace: namespace, pod: name, container: container, restartCount: facts.restartCount,
                     loadedPattern: pattern)
@@ -185,16 +206,6 @@ struct RolloutGatherer: Sendable {
         if pattern != nil, let container {
             patternMatched = await logs.patternMatched(namespace: namespace, pod: name, container: container)
             if wasReady, patternMatched == nil { patternMatched = true }
-        }
-        let probeDue =
-            !wasReady || memory.lastModelsProbe.map { now.timeIntervalSince($0) >= Self.readyReprobeSeconds } ?? true
-        if facts.containerRunning, !facts.deleting, probeDue {
-            memory.models = await endpoints.models(
-                namespace: namespace, pod: name, podIP: facts.podIP, port: spec.runtime.port,
-                path: spec.runtime.modelsPath)
-            memory.lastModelsProbe = now
-        } else if !facts.containerRunning {
-            memory.models = .notProbed
         }
         let readiness = PodReadinessPolicy.evaluate(
             PodReadinessInput(

@@ -1,3 +1,4 @@
+import Foundation
 import KubeCore
 import Testing
 
@@ -86,4 +87,36 @@ struct RequestClassCase: Sendable, CustomStringConvertible {
     var rules: Int
     var expected: String
     var description: String { "\(labels ?? [:]) rule \(rule)/\(rules) → \(expected)" }
+}
+
+/// When a loading pod's log is read (``LogPollPacing``).
+@Suite struct LogPollPacingTests {
+    static let t0 = Date(timeIntervalSince1970: 1_000_000)
+
+    @Test(arguments: [
+        // (last poll offset or nil, interval, now offset, models listed, due)
+        (Double?.none, 0.0, 0.0, false, true),
+        (0.0, 0.5, 0.4, false, false),
+        (0.0, 0.5, 0.5, false, true),
+        (0.0, 4.0, 3.0, false, false),
+        (0.0, 4.0, 3.0, true, true),
+        (0.0, 8.0, 8.1, false, true),
+    ])
+    func due(last: Double?, interval: Double, now: Double, listed: Bool, expected: Bool) {
+        #expect(
+            LogPollPacing.due(
+                lastPoll: last.map { Self.t0.addingTimeInterval($0) }, interval: interval,
+                now: Self.t0.addingTimeInterval(now), modelsListed: listed) == expected)
+    }
+
+    @Test func intervalsDoubleFromTheProbeIntervalUpToTheCap() {
+        var interval: Double? = nil
+        var seen: [Double] = []
+        for _ in 0..<8 {
+            interval = LogPollPacing.next(after: interval, probeInterval: 0.5)
+            seen.append(interval ?? 0)
+        }
+        #expect(seen == [0.5, 1, 2, 4, 8, 8, 8, 8])
+        #expect(LogPollPacing.next(after: 0.1, probeInterval: 0.5) == 0.5)
+    }
 }
