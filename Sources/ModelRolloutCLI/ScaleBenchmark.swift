@@ -31,6 +31,53 @@ struct ScaleRolloutBatch: Sendable, Codable {
     /// Reconcile duration quantiles over the batch (the controller's `controller_runtime_reconcile_time_seconds`).
     var reconcileP50: Double?
     var reconcileP99: Double?
+    /// Gate latency p50/p95/max over the batch: for each ModelRollout, from the last candidate pod turning Ready
+    /// (the `/health` probe is model-gated) before the route's candidate weight reached 100 until that write,
+    /// both as the emulated API server stored them.
+    var gateP50: Double?
+    var gateP95: Double?
+    var gateMax: Double?
+}
+
+/// When candidate pods turned Ready and routes reached their candidate's full weight, from the storage's change
+/// streams (exact, in-process).
+actor GateRecorder {
+    private var podReady: [String: [Date]] = [:]
+    private var routeDone: [String: Date] = [:]
+
+    /// Records a pod change: the first time a pod of `revision` is Ready, under its `model` label.
+    func pod(_ object: JSONValue, revision: String) {
+        guard object[path: ["metadata", "labels", "revision"]]?.stringValue == revision,
+            let model = object[path: ["metadata", "labels", "model"]]?.stringValue,
+            object[path: ["status", "conditions"]]?.arrayValue?.contains(where: {
+                $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True"
+            }) == true
+        else { return }
+        let name = object[path: ["metadata", "name"]]?.stringValue ?? ""
+        if seen.contains(name) { return }
+        seen.insert(name)
+        podReady[model, default: []].append(Date())
+    }
+    private var seen: Set<String> = []
+
+    /// Records a route change: the first time its backendRef `candidate` has weight 100.
+    func route(_ object: JSONValue, candidateSuffix: String) {
+        guard let name = object[path: ["metadata", "name"]]?.stringValue, routeDone[name] == nil else { return }
+        let refs = object[path: ["spec", "rules"]]?.arrayValue?.first?["backendRefs"]?.arrayValue ?? []
+        if refs.contains(where: {
+            $0["name"]?.stringValue == "\(name)-\(candidateSuffix)" && $0["weight"]?.intValue == 100
+        }) {
+            routeDone[name] = Date()
+        }
+    }
+
+    /// Per model: route write minus the last Ready before it.
+    func latencies() -> [Double] {
+        routeDone.compactMap { model, done in
+            guard let last = podReady[model]?.filter({ $0 <= done }).max() else { return nil }
+            return done.timeIntervalSince(last)
+        }.sorted()
+    }
 }
 
 /// One run: `rollouts` ModelRollouts × `replicas` pods.
@@ -87,7 +134,9 @@ struct ScaleBenchmark {
         request log, the controller's user agent; a watch counts once); a pod event, the reconciles in the 5 s \
         after one pod is deleted minus the steady rate's share; then batches of M simultaneous rollouts (new \
         Deployments at 0 replicas, spec.deployment patched on M ModelRollouts at once), timed until all are \
-        Promoted, with the reconcile-duration quantiles of the controller's histogram over the batch. The \
+        Promoted, with the reconcile-duration quantiles of the controller's histogram over the batch and the \
+        gate latency per ModelRollout (from the last candidate pod turning Ready before the write until the \
+        route's candidate weight reached 100 %, both from the emulated API server's change streams). The \
         emulator and the controller share the machine's cores: at the largest sizes the emulator's own work \
         (2,000 simulated pods, their kubelet and API server) is part of what the controller waits for.
         """
@@ -238,6 +287,16 @@ struct ScaleBenchmark {
                 KubeJSON.fromJSONValue(Deployment.self, Self.deployment(i, revision: revision, replicas: 0)))
         }
         let before = try await reconciles(http, port: port)
+        let gates = GateRecorder()
+        let podChanges = await cluster.storage.changes(.pods)
+        let routeChanges = await cluster.storage.changes(.httpRoutes)
+        let watchers = [
+            Task { for await change in podChanges { await gates.pod(change.object, revision: "r\(revision)") } },
+            Task {
+                for await change in routeChanges { await gates.route(change.object, candidateSuffix: "r\(revision)") }
+            },
+        ]
+        defer { for watcher in watchers { watcher.cancel() } }
         let started = Date()
         let rollouts = kube.dynamic(.modelRollouts, namespace: Self.namespace)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -262,9 +321,16 @@ struct ScaleBenchmark {
             result.reconcileP50 = histogramQuantile(0.5, buckets: buckets)
             result.reconcileP99 = histogramQuantile(0.99, buckets: buckets)
         }
+        let latencies = await gates.latencies()
+        if !latencies.isEmpty {
+            result.gateP50 = Percentile.nearestRank(latencies, 0.5)
+            result.gateP95 = Percentile.nearestRank(latencies, 0.95)
+            result.gateMax = latencies.last
+        }
         progress(
             "bench scale: \(batch) rollouts promoted after \(Self.format(result.secondsUntilAllPromoted)) s "
-                + "(reconcile p50 \(Self.format(result.reconcileP50)) s, p99 \(Self.format(result.reconcileP99)) s)")
+                + "(reconcile p50 \(Self.format(result.reconcileP50)) s, p99 \(Self.format(result.reconcileP99)) s; "
+                + "gate p50 \(Self.format(result.gateP50)) s, p95 \(Self.format(result.gateP95)) s)")
         return result
     }
 
@@ -456,7 +522,7 @@ struct ScaleBenchmark {
         var header = "| ModelRollouts × pods | first pass (s) | settled after (s) | RSS (MiB) | CPU s/min | reconciles/min | API req/min (per MR) | reconciles per pod replacement |"
         var rule = "|---|---|---|---|---|---|---|---|"
         for size in batchSizes {
-            header += " \(size) rollouts: all promoted (s), reconcile p50/p99 (s) |"
+            header += " \(size) rollouts: all promoted (s), reconcile p50/p99, gate p50/p95 (s) |"
             rule += "---|"
         }
         var lines = [header, rule]
@@ -471,7 +537,7 @@ struct ScaleBenchmark {
                 if let batch = run.batches.first(where: { $0.rollouts == size }) {
                     line +=
                         " \(format(batch.secondsUntilAllPromoted)), \(format(batch.reconcileP50))/"
-                        + "\(format(batch.reconcileP99)) |"
+                        + "\(format(batch.reconcileP99)), \(format(batch.gateP50))/\(format(batch.gateP95)) |"
                 } else {
                     line += " - |"
                 }
