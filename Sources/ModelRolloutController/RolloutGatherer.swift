@@ -171,9 +171,11 @@ struct RolloutGatherer: Sendable {
         var modelsListed = false
         if case .listed = memory.models { modelsListed = true }
         if !facts.deleting, facts.containerRunning || facts.containerTerminated, let container {
+            let cached = wasReady ? nil : await logs.judgement(namespace: namespace, pod: name, container: container)
             let pollDue = LogPollPacing.due(
                 lastPoll: memory.lastLogPoll, interval: memory.logPollInterval ?? 0, now: now,
-                modelsListed: modelsListed)
+                modelsListed: modelsListed,
+                logProvesReady: cached.map { $0.modelLoaded && $0.serverReady } ?? false)
             if wasReady || (!pollDue && facts.containerRunning) {
                 judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
             } else {

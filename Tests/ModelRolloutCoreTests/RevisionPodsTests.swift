@@ -116,7 +116,21 @@ struct RequestClassCase: Sendable, CustomStringConvertible {
             interval = LogPollPacing.next(after: interval, probeInterval: 0.5)
             seen.append(interval ?? 0)
         }
-        #expect(seen == [0.5, 1, 2, 4, 8, 8, 8, 8])
-        #expect(LogPollPacing.next(after: 0.1, probeInterval: 0.5) == 0.5)
+        #expect(seen == [2, 4, 8, 8, 8, 8, 8, 8])
+        #expect(LogPollPacing.next(after: 0.1, probeInterval: 0.5) == 2)
+        #expect(LogPollPacing.next(after: nil, probeInterval: 3) == 3)
+    }
+
+    @Test func aLogThatAlreadyProvesTheLoadIsNotReadAgainAtEveryProbe() {
+        let last = Self.t0
+        #expect(LogPollPacing.due(lastPoll: last, interval: 4, now: Self.t0.addingTimeInterval(1), modelsListed: true))
+        #expect(
+            !LogPollPacing.due(
+                lastPoll: last, interval: 4, now: Self.t0.addingTimeInterval(1), modelsListed: true,
+                logProvesReady: true))
+        #expect(
+            LogPollPacing.due(
+                lastPoll: last, interval: 4, now: Self.t0.addingTimeInterval(4), modelsListed: true,
+                logProvesReady: true))
     }
 }
