@@ -2,6 +2,18 @@ import ArgumentParser
 import Foundation
 import ModelRolloutBench
 
+/// Where the bench commands write their --json and --markdown files.
+enum BenchOutput {
+    /// Writes `text` to `path`; a failure is one clear CLI error.
+    static func write(_ text: String, to path: String) throws {
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
 /// `modelrollout bench`: the policy benchmark (default) and performance measurements of our own components.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -165,13 +177,7 @@ struct BenchPoliciesCommand: ParsableCommand {
         }
     }
 
-    private func write(_ text: String, to path: String) throws {
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw CLIError("cannot write \(path): \(error.localizedDescription)")
-        }
-    }
+    private func write(_ text: String, to path: String) throws { try BenchOutput.write(text, to: path) }
 }
 
 /// `modelrollout bench api`: throughput, latency and memory of the emulated API server with our client.
@@ -247,13 +253,7 @@ struct BenchAPICommand: AsyncParsableCommand {
         }
     }
 
-    private func write(_ text: String, to path: String) throws {
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw CLIError("cannot write \(path): \(error.localizedDescription)")
-        }
-    }
+    private func write(_ text: String, to path: String) throws { try BenchOutput.write(text, to: path) }
 }
 
 /// `modelrollout bench scale`: the controller's cost with many ModelRollouts.
@@ -333,13 +333,7 @@ struct BenchScaleCommand: AsyncParsableCommand {
         if let markdown { try write(ScaleBenchmark.markdown(report), to: markdown) }
     }
 
-    private func write(_ text: String, to path: String) throws {
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw CLIError("cannot write \(path): \(error.localizedDescription)")
-        }
-    }
+    private func write(_ text: String, to path: String) throws { try BenchOutput.write(text, to: path) }
 }
 
 /// Renders a benchmark report as a console table, JSON or markdown.

@@ -171,13 +171,14 @@ struct RolloutGatherer: Sendable {
         var modelsListed = false
         if case .listed = memory.models { modelsListed = true }
         if !facts.deleting, facts.containerRunning || facts.containerTerminated, let container {
-            let cached = wasReady ? nil : await logs.judgement(namespace: namespace, pod: name, container: container)
+            // What the log has proved so far (cached, no request): kept when no read is due.
+            let cached = await logs.judgement(namespace: namespace, pod: name, container: container)
             let pollDue = LogPollPacing.due(
                 lastPoll: memory.lastLogPoll, interval: memory.logPollInterval ?? 0, now: now,
                 modelsListed: modelsListed,
                 logProvesReady: cached.map { $0.modelLoaded && $0.serverReady } ?? false)
             if wasReady || (!pollDue && facts.containerRunning) {
-                judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
+                judgement = cached
             } else {
                 memory.lastLogPoll = now
                 memory.logPollInterval = LogPollPacing.next(
@@ -187,7 +188,7 @@ struct RolloutGatherer: Sendable {
                     loadedPattern: pattern)
                 judgement = poll.error == nil || poll.bytesRead > 0 || poll.linesFed > 0 ? poll.judgement : nil
                 if poll.error != nil, poll.linesFed == 0 {
-                    judgement = await logs.judgement(namespace: namespace, pod: name, container: container)
+                    judgement = cached
                 }
             }
         } else if facts.containerWaitingReason == "CrashLoopBackOff", let container {
