@@ -38,6 +38,10 @@ public struct RunMetrics: Sendable, Hashable, Codable {
     public var goodputPerGpuHour: Double = 0
     /// Changes of a revision's desired replicas during the window (scaling activity).
     public var scalingActions: Int = 0
+    /// For a rollout: seconds from the event until every request went to the new revision (nil: never).
+    public var rolloutSeconds: Double?
+    /// For a rollout: p95 TTFT of the requests arriving from the event until the rollout completed (or the end).
+    public var rolloutTtftP95: Double?
     public var series: TimeSeries
 
     public static let backOnPreviousQuietSeconds = 120.0
@@ -136,6 +140,9 @@ extension Simulation {
             backOnPreviousRevisionSeconds: backOnPreviousRevisionSeconds(end: end),
             goodput: end > start ? Double(good) / (end - start) : 0,
             goodputPerGpuHour: gpuSeconds > 0 ? Double(good) / (gpuSeconds / 3600) : 0, scalingActions: scalingActions,
+            rolloutSeconds: rolloutCompletedAt.map { $0 - start },
+            rolloutTtftP95: rolloutRevisionStart == nil
+                ? nil : ttftPercentile(95, from: start, to: max(start + 1, rolloutCompletedAt ?? end)),
             series: series)
     }
 

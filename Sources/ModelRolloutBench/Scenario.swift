@@ -88,6 +88,8 @@ public struct Scenario: Sendable, Hashable {
     /// A mixture of cold-start paths each pod draws from (log-normal around the path's mean); empty: one path
     /// around `coldStartSeconds`.
     public var coldStartPaths: [ColdStartPath] = []
+    /// GPUs in the cluster (one per pod); pods beyond them stay pending until a pod ends (nil: unlimited).
+    public var gpuCapacity: Int?
 
     public init(
         name: String, summary: String, event: Event, eventTime: Double, end: Double, shape: RateShape,
@@ -221,6 +223,8 @@ public struct Scenario: Sendable, Hashable {
                 shape: .step(base: surgeBase, factor: 2, at: 600), coldStartSeconds: 312,
                 learnedColdStartSeconds: 240, nominalColdStartSeconds: 240, initialReplicas: 3, minReplicas: 3,
                 demandAfterEvent: 2 * surgeBase),
+            gpuBound("seed-revision-tight", seedRevision("seed-revision-tight", cold: 90), spare: 1),
+            gpuBound("seed-revision-full", seedRevision("seed-revision-full", cold: 90), spare: 0),
             badRevision("bad-revision-slow", BadRevision(prefillFactor: 3), "has 3× slower prefill"),
             badRevision("bad-revision-errors", BadRevision(errorRate: 0.05), "fails 5 % of requests"),
             coldStartMixture(surgeBase: surgeBase),
@@ -229,6 +233,16 @@ public struct Scenario: Sendable, Hashable {
 }
 
 extension Scenario {
+    /// A scenario on a cluster with the initial fleet's GPUs plus `spare` (one GPU per pod).
+    static func gpuBound(_ name: String, _ base: Scenario, spare: Int) -> Scenario {
+        var scenario = base
+        scenario.name = name
+        scenario.gpuCapacity = base.initialReplicas + spare
+        scenario.summary = base.summary + " on \(base.initialReplicas + spare) GPUs ("
+            + (spare == 0 ? "no spare GPU" : spare == 1 ? "one spare GPU" : "\(spare) spare GPUs") + ")"
+        return scenario
+    }
+
     /// The surge with bimodal cold starts: 80 % of pods land on a node with the image and weights cached
     /// (~60 s), 20 % on a cold node (~5 min).
     static func coldStartMixture(surgeBase: Double) -> Scenario {

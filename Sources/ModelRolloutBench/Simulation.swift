@@ -11,6 +11,8 @@ struct RevisionSet {
     var desired: Int = 0
     /// Whether the readiness probe proves the model is loaded (e.g. `/v1/models`) or only that the process listens.
     var modelGated: Bool
+    /// Pods created but not scheduled: no GPU free (``Scenario/gpuCapacity``); they start when one frees.
+    var pending = 0
     var roundRobin = 0
     /// How the revision serves: 1 and 0 for a healthy one; a bad revision has slower prefill or fails requests.
     var prefillFactor = 1.0
@@ -75,6 +77,11 @@ final class Simulation {
 
     /// Samples every `sampleInterval`: time, pods (all, including loading and draining), model-ready pods.
     private(set) var samples: [(time: Double, pods: Int, modelReady: Int)] = []
+
+    /// Revisions with a pending pod, in the order the pods were created (the scheduler's queue).
+    private var pendingQueue: [Int] = []
+    /// When the rollout was complete: every request goes to the new revision (nil: not yet, or no rollout).
+    private(set) var rolloutCompletedAt: Double?
 
     /// Revisions from this index on were added for the scenario's rollout (nil before it).
     private(set) var rolloutRevisionStart: Int?
@@ -172,11 +179,37 @@ final class Simulation {
         guard revisions.indices.contains(revision) else { return }
         if max(0, count) != revisions[revision].desired, now >= scenario.eventTime { scalingActions += 1 }
         revisions[revision].desired = max(0, count)
-        while revisions[revision].pods.count < revisions[revision].desired { createPod(revision: revision) }
-        while revisions[revision].pods.count > revisions[revision].desired { deleteOnePod(revision: revision) }
+        while revisions[revision].pods.count + revisions[revision].pending < revisions[revision].desired {
+            createPod(revision: revision)
+        }
+        while revisions[revision].pods.count + revisions[revision].pending > revisions[revision].desired {
+            deleteOnePod(revision: revision)
+        }
     }
 
+    /// Whether a GPU is free for a new pod.
+    private var gpuFree: Bool { scenario.gpuCapacity.map { activeReplicas < $0 } ?? true }
+
     private func createPod(revision: Int) {
+        guard gpuFree else {
+            // The scheduler: no node has a free GPU; the pod stays Pending (Unschedulable) until one frees.
+            revisions[revision].pending += 1
+            pendingQueue.append(revision)
+            return
+        }
+        startPod(revision: revision)
+    }
+
+    /// Schedules pending pods, oldest first, while GPUs are free.
+    private func schedulePending() {
+        while gpuFree, !pendingQueue.isEmpty {
+            let revision = pendingQueue.removeFirst()
+            revisions[revision].pending -= 1
+            startPod(revision: revision)
+        }
+    }
+
+    private func startPod(revision: Int) {
         let id = replicas.count
         let cold = coldStart(ofPod: id)
         let pod = Replica(
@@ -193,6 +226,12 @@ final class Simulation {
 
     /// Deletes the pod a ReplicaSet deletes first: a not-ready one before a ready one, the newest first.
     private func deleteOnePod(revision: Int) {
+        if revisions[revision].pending > 0 {
+            // A Deployment deletes an unscheduled pod first.
+            revisions[revision].pending -= 1
+            if let index = pendingQueue.lastIndex(of: revision) { pendingQueue.remove(at: index) }
+            return
+        }
         let set = revisions[revision]
         let endpoints = Set(set.endpoints)
         guard
@@ -219,6 +258,7 @@ final class Simulation {
         guard replicas[id].endedAt == nil else { return }
         replicas[id].endedAt = now
         activeReplicas -= 1
+        schedulePending()
     }
 
     private func ensureScrapeArrays() {
@@ -236,6 +276,13 @@ final class Simulation {
         var total = 0
         for set in revisions { for id in set.pods { total += replicas[id].inFlight } }
         return total
+    }
+
+    /// Pods of `revision` being deleted that still finish their requests (they hold their GPU until then).
+    func draining(revision: Int) -> [Int] {
+        replicas.indices.filter {
+            replicas[$0].revision == revision && replicas[$0].terminating && replicas[$0].endedAt == nil
+        }
     }
 
     func modelReadyCount(revision: Int) -> Int {
@@ -308,6 +355,7 @@ final class Simulation {
             policy.podModelReady(self, pod: id)
         case .policyTick:
             policy.evaluate(self)
+            checkRolloutComplete()
             if now + policy.period <= hardEnd { events.schedule(.policyTick, at: now + policy.period) }
         case .scrape:
             scrape()
@@ -319,6 +367,7 @@ final class Simulation {
             if now + Self.sampleInterval <= scenario.end { events.schedule(.sample, at: now + Self.sampleInterval) }
         case .deploymentSync:
             policy.deploymentSync(self)
+            checkRolloutComplete()
             if now + 1 <= hardEnd { events.schedule(.deploymentSync, at: now + 1) }
         case .scenarioEvent:
             if scenario.event == .rollout {
@@ -332,6 +381,23 @@ final class Simulation {
     /// Replicas needed to carry the demand after the event at saturation.
     var replicasNeededAfterEvent: Int {
         Int((scenario.demandAfterEvent / engine.saturatedThroughput - 1e-9).rounded(.up))
+    }
+
+    /// Records when every request goes to the new revision: the route weighs only it, or (one Service over every
+    /// revision) only its pods are endpoints — and the old revisions have no pods left that the route could use.
+    private func checkRolloutComplete() {
+        guard rolloutCompletedAt == nil, let first = rolloutRevisionStart else { return }
+        let old = 0..<min(first, revisions.count)
+        var complete: Bool
+        switch routing {
+        case .service:
+            complete = old.allSatisfy { revisions[$0].endpoints.isEmpty && revisions[$0].pods.isEmpty }
+        case .weighted(let weights):
+            complete = old.allSatisfy { $0 >= weights.count || weights[$0] == 0 }
+        }
+        let fresh = first..<revisions.count
+        complete = complete && fresh.contains { !revisions[$0].endpoints.isEmpty }
+        if complete { rolloutCompletedAt = now }
     }
 
     private func checkCapacity() {

@@ -58,6 +58,13 @@ final class Harness: @unchecked Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton)
     }
 
+    /// Whether the candidate's written weights followed the steps: rising, through every step's weight, ending at the
+    /// last (the GPU-budget ladder adds rungs between steps as candidate pods become model-ready).
+    static func followsSteps(_ sequence: [Int], _ steps: [Int]) -> Bool {
+        zip(sequence, sequence.dropFirst()).allSatisfy { $0 < $1 } && Set(steps).isSubset(of: Set(sequence))
+            && sequence.last == steps.last
+    }
+
     func shutdown() async {
         stopController()
         for task in background { task.cancel() }

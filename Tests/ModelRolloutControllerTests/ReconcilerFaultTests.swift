@@ -30,7 +30,7 @@ import Testing
         #expect(rounds != nil, "\(cluster.status.message ?? "")")
         let remap = try #require(cluster.status.decisions.first { $0.rule == "steps-changed" })
         #expect(remap.message.contains("step 2 (50% on vllm-r2) continues as before the first step"))
-        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 50, 100])
+        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 25, 50, 75, 100])
         #expect(cluster.events.contains { $0.reason == "StepsChanged" })
     }
 
@@ -49,7 +49,7 @@ import Testing
         #expect(cluster.route["vllm-r2"] == 20, "down to the mapped step's weight")
         let rounds = await driver.run { $0.phase == .promoted }
         #expect(rounds != nil)
-        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 50, 20, 60, 100])
+        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 25, 50, 20, 60, 75, 100])
     }
 
     @Test func aCandidateDeploymentDeletedWhileCarryingWeightIsRolledBack() async throws {

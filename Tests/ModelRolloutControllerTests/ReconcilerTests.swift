@@ -30,7 +30,7 @@ import Testing
         let driver = RoundDriver(cluster: cluster)
         let rounds = await driver.run { $0.phase == .promoted }
         #expect(rounds != nil, "not promoted: \(cluster.status.message ?? "")")
-        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 50, 100])
+        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 25, 50, 75, 100])
         #expect(cluster.route["vllm-r1"] ?? 0 == 0)
         #expect(cluster.status.stableDeployment == "vllm-r2")
         // Every weight change found model-ready capacity first: the candidate was scaled before its first weight.
@@ -93,7 +93,7 @@ import Testing
         let second = RoundDriver(cluster: cluster)
         let rounds = await second.run { $0.phase == .promoted }
         #expect(rounds != nil)
-        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 50, 100])
+        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 25, 50, 75, 100])
         #expect(Self.decisions(cluster.status).contains("route-ahead-of-status"))
         #expect(cluster.status.decisions.filter { $0.rule == "capacity-ready" }.count == 2, "10 % was not re-written")
     }
@@ -146,7 +146,7 @@ import Testing
         let driver = RoundDriver(cluster: cluster)
         let rounds = await driver.run { $0.phase == .promoted }
         #expect(rounds != nil, "not promoted: \(cluster.status.message ?? "")")
-        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 50, 100])
+        #expect(cluster.weightsWritten(to: "vllm-r2") == [10, 25, 50, 75, 100])
         #expect(cluster.route["vllm-r1"] == 0, "the old pool keeps a weight-0 backendRef until it is retired")
         let retired = await driver.run { $0.retiredDeployment == nil }
         #expect(retired != nil)

@@ -13,11 +13,14 @@ import Testing
         deployment: String = "r2", steps: [RolloutStep] = [
             RolloutStep(weight: 10, hold: KubeDuration(seconds: 60)),
             RolloutStep(weight: 50, hold: KubeDuration(seconds: 60)), RolloutStep(weight: 100),
-        ], mode: RolloutMode = .active, paused: Bool = false
+        ], mode: RolloutMode = .active, paused: Bool = false, keepStableFleet: Bool = true
     ) -> ModelRolloutSpec {
+        // These tables cover the steps, analysis and rollback with the whole stable fleet kept (the ladder of a
+        // GPU budget has its own tables, RolloutLadderTests).
         var spec = ModelRolloutSpec(
             model: "llama", deployment: deployment, route: RouteReference(name: "chat"), steps: steps, mode: mode,
             paused: paused)
+        spec.strategy.keepStableFleet = keepStableFleet
         spec.analysis.interval = KubeDuration(seconds: 10)
         spec.autoscaling.scaleDownDelay = KubeDuration(seconds: 300)
         spec.readinessTimeout = KubeDuration(seconds: 600)

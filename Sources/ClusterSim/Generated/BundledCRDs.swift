@@ -613,6 +613,33 @@ spec:
                     pattern: '^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$'
                     maxLength: 32
                     default: 5m
+              strategy:
+                type: object
+                description: >-
+                  The GPU budget of a rollout. By default the rollout moves as a capacity-conserving ladder within
+                  maxSurge extra pods, scaling the stable side down as weight leaves it; keepStableFleet keeps the
+                  whole stable fleet until promotion.
+                default: {}
+                properties:
+                  maxSurge:
+                    description: >-
+                      Pods beyond the stable fleet's size at the start of the rollout, an integer or a percentage
+                      of it (rounded up). 0 works on a cluster with no spare GPU.
+                    x-kubernetes-int-or-string: true
+                    default: 25%
+                  keepStableFleet:
+                    type: boolean
+                    description: Keep the whole stable fleet until promotion (instant rollback, up to a second fleet of GPUs).
+                    default: false
+                  maxUtilization:
+                    type: number
+                    description: >-
+                      The highest load, as a share of a replica's throughput, the model-ready fleet may carry while a
+                      stable pod is retired to make room for a candidate pod.
+                    minimum: 0
+                    exclusiveMinimum: true
+                    maximum: 1
+                    default: 0.95
               mode:
                 type: string
                 description: Active acts; Observe decides and reports but patches nothing.

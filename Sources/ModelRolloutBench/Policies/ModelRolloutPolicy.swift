@@ -87,6 +87,14 @@ final class ModelRolloutPolicy: BenchPolicy {
         let snapshot = gather(sim)
         let outcome = RolloutRound.step(snapshot, memory: memory, settings: Self.settings)
         recorder?(snapshot, outcome)
+        if ProcessInfo.processInfo.environment["MR_BENCH_TRACE"] != nil {
+            for d in outcome.plan.decisions {
+                FileHandle.standardError.write(Data("s\(sim.seed) t=\(Int(sim.now)) [\(d.rule)] \(d.message)\n".utf8))
+            }
+            if outcome.plan.decisions.isEmpty, Int(sim.now) % 30 == 0, sim.now >= sim.scenario.eventTime {
+                FileHandle.standardError.write(Data("s\(sim.seed) t=\(Int(sim.now)) status: \(outcome.plan.status.message ?? "")\n".utf8))
+            }
+        }
         memory = outcome.memory
         status = outcome.plan.status
         nextRound = sim.now + outcome.requeueAfter
@@ -130,10 +138,19 @@ final class ModelRolloutPolicy: BenchPolicy {
             return .missing(deployment: party.deployment, service: party.service)
         }
         let set = sim.revisions[index]
+        // Pods the scheduler cannot place (no GPU free), as the controller sees them: Pending, Unschedulable.
+        let pending = (0..<set.pending).map { k in
+            RoundPod(
+                name: "pending-\(index)-\(k)", incarnation: "pending-\(index)-\(k)",
+                readiness: PodReadiness(
+                    phase: .scheduling, reason: "Unschedulable",
+                    message: "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."),
+                createdAt: nil)
+        }
         return RoundRevision(
             deployment: party.deployment, service: party.service, desiredReplicas: set.desired,
             modelGatedEndpoints: set.modelGated,
-            pods: set.pods.map { id in
+            pods: pending + (set.pods + sim.draining(revision: index)).map { id in
                 let pod = sim.replicas[id]
                 let readiness: PodReadiness
                 if pod.terminating {

@@ -35,6 +35,8 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
     public var steps: [RolloutStep]
     public var analysis: AnalysisSpec
     public var autoscaling: AutoscalingSpec
+    /// How many GPUs a rollout may use beyond the stable fleet, and whether the stable fleet is kept whole.
+    public var strategy: StrategySpec
     /// `Active` (act) or `Observe` (decide and report, patch nothing).
     public var mode: RolloutMode
     /// While true nothing is patched; the rollout resumes where it stopped.
@@ -50,7 +52,8 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
         route: RouteReference,
         runtime: RuntimeSpec = RuntimeSpec(), readinessTimeout: KubeDuration = KubeDuration(seconds: 1200),
         steps: [RolloutStep] = ModelRolloutSpec.defaultSteps, analysis: AnalysisSpec = AnalysisSpec(),
-        autoscaling: AutoscalingSpec = AutoscalingSpec(), mode: RolloutMode = .active, paused: Bool = false
+        autoscaling: AutoscalingSpec = AutoscalingSpec(), strategy: StrategySpec = StrategySpec(),
+        mode: RolloutMode = .active, paused: Bool = false
     ) {
         self.model = model
         self.deployment = deployment
@@ -62,12 +65,14 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
         self.steps = steps
         self.analysis = analysis
         self.autoscaling = autoscaling
+        self.strategy = strategy
         self.mode = mode
         self.paused = paused
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, deployment, service, inferencePool, route, runtime, readinessTimeout, steps, analysis, autoscaling, mode, paused
+        case model, deployment, service, inferencePool, route, runtime, readinessTimeout, steps, analysis, autoscaling
+        case strategy, mode, paused
     }
 
     public init(from decoder: any Decoder) throws {
@@ -82,6 +87,7 @@ public struct ModelRolloutSpec: Codable, Sendable, Hashable {
         steps = try c.value(.steps, default: Self.defaultSteps)
         analysis = try c.value(.analysis, default: AnalysisSpec())
         autoscaling = try c.value(.autoscaling, default: AutoscalingSpec())
+        strategy = try c.value(.strategy, default: StrategySpec())
         mode = try c.value(.mode, default: .active)
         paused = try c.value(.paused, default: false)
     }
@@ -264,6 +270,93 @@ public struct AutoscalingSpec: Codable, Sendable, Hashable {
         replicaThroughput = try c.decodeIfPresent(Double.self, forKey: .replicaThroughput)
         coldStart = try c.value(.coldStart, default: ColdStartSpec())
         scaleDownDelay = try c.value(.scaleDownDelay, default: KubeDuration(seconds: 300))
+    }
+}
+
+/// A number of pods or a percentage of a fleet (`2` or `"25%"`), as a Deployment's `maxSurge` is written.
+public enum ReplicaBudget: Codable, Sendable, Hashable, CustomStringConvertible {
+    case replicas(Int)
+    case percent(Int)
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int.self) {
+            self = .replicas(n)
+            return
+        }
+        let text = try c.decode(String.self)
+        if text.hasSuffix("%"), let n = Int(text.dropLast()) {
+            self = .percent(n)
+        } else if let n = Int(text) {
+            self = .replicas(n)
+        } else {
+            throw DecodingError.dataCorruptedError(
+                in: c, debugDescription: "must be an integer or a percentage such as \"25%\", not \"\(text)\"")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .replicas(let n): try c.encode(n)
+        case .percent(let n): try c.encode("\(n)%")
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .replicas(let n): "\(n)"
+        case .percent(let n): "\(n)%"
+        }
+    }
+
+    /// Pods for a fleet of `fleet` pods: a percentage rounds up (as a Deployment's `maxSurge` does).
+    public func pods(of fleet: Int) -> Int {
+        switch self {
+        case .replicas(let n): return max(0, n)
+        case .percent(let n): return max(0, Int((Double(max(0, fleet)) * Double(n) / 100 - 1e-9).rounded(.up)))
+        }
+    }
+}
+
+/// `spec.strategy`: the GPU budget of a rollout (DESIGN §3, "the ladder").
+///
+/// With the default (`keepStableFleet: false`) a rollout moves as a capacity-conserving ladder: candidate pods
+/// come up within `maxSurge` pods beyond the stable fleet's size at the start; once model-ready, weight moves in
+/// proportion to the capacity they carry; the stable side is scaled down to what its remaining share of current
+/// demand needs; the freed GPUs take the next candidate pods. With no GPU to spare (the budget is used up, or
+/// candidate pods cannot be scheduled), a stable pod is retired first, but only while the model-ready fleet that
+/// remains carries current demand at or below `maxUtilization` of a replica's throughput.
+/// `keepStableFleet: true` keeps the whole stable fleet until promotion (a rollback is then instant, at the cost
+/// of up to a second fleet of GPUs).
+public struct StrategySpec: Codable, Sendable, Hashable {
+    /// Pods beyond the stable fleet's size at the start of the rollout (an integer or a percentage of it).
+    public var maxSurge: ReplicaBudget
+    /// Keep the whole stable fleet until promotion (no ladder; `maxSurge` is not applied).
+    public var keepStableFleet: Bool
+    /// The highest load, as a share of a replica's throughput, the model-ready fleet may carry while a stable pod
+    /// is retired to make room for a candidate pod.
+    public var maxUtilization: Double
+
+    public static let defaultMaxSurge = ReplicaBudget.percent(25)
+    public static let defaultMaxUtilization = 0.95
+
+    public init(
+        maxSurge: ReplicaBudget = StrategySpec.defaultMaxSurge, keepStableFleet: Bool = false,
+        maxUtilization: Double = StrategySpec.defaultMaxUtilization
+    ) {
+        self.maxSurge = maxSurge
+        self.keepStableFleet = keepStableFleet
+        self.maxUtilization = maxUtilization
+    }
+
+    enum CodingKeys: String, CodingKey { case maxSurge, keepStableFleet, maxUtilization }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxSurge = try c.value(.maxSurge, default: Self.defaultMaxSurge)
+        keepStableFleet = try c.value(.keepStableFleet, default: false)
+        maxUtilization = try c.value(.maxUtilization, default: Self.defaultMaxUtilization)
     }
 }
 

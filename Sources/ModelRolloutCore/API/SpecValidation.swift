@@ -231,6 +231,21 @@ extension ModelRolloutSpec {
             problems.append(
                 .invalid("spec.autoscaling.replicaThroughput", number: throughput, "must be greater than 0"))
         }
+        let strategy = self.strategy
+        switch strategy.maxSurge {
+        case .replicas(let n) where !(0...10_000).contains(n):
+            problems.append(.invalid("spec.strategy.maxSurge", "\(n)", "must be between 0 and 10000 pods, inclusive"))
+        case .percent(let n) where !(0...1000).contains(n):
+            problems.append(
+                .invalid("spec.strategy.maxSurge", string: "\(n)%", "must be between 0% and 1000%, inclusive"))
+        default: break
+        }
+        if !(strategy.maxUtilization > 0 && strategy.maxUtilization <= 1) {
+            problems.append(
+                .invalid(
+                    "spec.strategy.maxUtilization", number: strategy.maxUtilization,
+                    "must be greater than 0 and at most 1"))
+        }
         if !(1...100).contains(a.coldStart.percentile) {
             problems.append(
                 .invalid(

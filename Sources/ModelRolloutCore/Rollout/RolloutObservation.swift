@@ -19,6 +19,8 @@ public struct RevisionObservation: Sendable, Equatable {
     /// The scheduler's message for the first unschedulable pod (e.g. `0/1 nodes are available: 1 Insufficient
     /// nvidia.com/gpu.`).
     public var unschedulableMessage: String?
+    /// Pods being deleted (their GPUs free once they are gone).
+    public var terminating: Int = 0
     /// Pods that failed to start or load the model.
     public var failed: Int
     /// Why the first failed pod failed.
@@ -108,6 +110,12 @@ public struct RolloutObservation: Sendable {
     public var analysis: AnalysisOutcome?
     /// Requests per second one replica can carry at the target utilisation, when measured or configured.
     public var replicaCapacity: Double?
+    /// Requests per second one replica sustains at saturation (measured, else `spec.autoscaling.replicaThroughput`),
+    /// for the GPU-budget ladder; nil when unknown.
+    public var replicaThroughput: Double?
+    /// Requests per second arriving at both revisions (the fleet's measured arrival rate), during a rollout whose
+    /// ladder needs it; nil when not measured.
+    public var demandRate: Double?
     /// The autoscaler's decision for the stable revision (when `spec.autoscaling.enabled` and no rollout runs).
     public var autoscale: AutoscaleDecision?
     /// The managed weights as this controller process last wrote them (nil: it wrote none since it started). A
@@ -118,8 +126,11 @@ public struct RolloutObservation: Sendable {
         now: Date, generation: Int64, spec: ModelRolloutSpec, status: ModelRolloutStatus, specProblems: [String] = [],
         route: RouteState, stable: RevisionObservation?, candidate: RevisionObservation? = nil,
         retired: RevisionObservation? = nil, analysis: AnalysisOutcome? = nil, replicaCapacity: Double? = nil,
-        autoscale: AutoscaleDecision? = nil, lastWrittenWeights: [String: Int]? = nil
+        autoscale: AutoscaleDecision? = nil, lastWrittenWeights: [String: Int]? = nil,
+        replicaThroughput: Double? = nil, demandRate: Double? = nil
     ) {
+        self.replicaThroughput = replicaThroughput
+        self.demandRate = demandRate
         self.autoscale = autoscale
         self.lastWrittenWeights = lastWrittenWeights
         self.now = now

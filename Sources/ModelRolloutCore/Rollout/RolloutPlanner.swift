@@ -370,7 +370,7 @@ struct PlanBuilder {
         let aheadByOne =
             current + 1 >= 0 && current + 1 < steps.count && steps[current + 1].weight == weight && routeIsOurs
         let specChanged = o.status.observedGeneration.map { $0 != o.generation } ?? false
-        if !inRange || (specChanged && steps[current].weight != weight && !aheadByOne) {
+        if !inRange || (specChanged && steps[current].weight != weight && !aheadByOne && !isRung(weight, after: current)) {
             let mapped = steps.lastIndex { $0.weight <= weight }
             let from = "step \(current + 1) (\(weight)% on \(candidate.deployment))"
             let to = mapped.map { "step \($0 + 1)/\(steps.count) (\(steps[$0].weight)%)" } ?? "before the first step"
@@ -391,7 +391,7 @@ struct PlanBuilder {
             return
         }
         let stepWeight = steps[current].weight
-        guard weight != stepWeight, !aheadByOne, !observeOnly else { return }
+        guard weight != stepWeight, !aheadByOne, !observeOnly, !isRung(weight, after: current) else { return }
         let needed = neededReplicas(share: stepWeight, stable: stable, candidate: candidate)
         let routeText = describe(o.route.weights)
         guard stepWeight < weight || candidate.modelReady >= needed else {
@@ -508,6 +508,10 @@ struct PlanBuilder {
 
     mutating func advance(to index: Int, stable: RevisionObservation, candidate: RevisionObservation) {
         let weight = spec.steps[index].weight
+        if ladderOn(candidate) {
+            ladderAdvance(to: index, stable: stable, candidate: candidate)
+            return
+        }
         let forShare = neededReplicas(share: weight, stable: stable, candidate: candidate)
         let full = neededReplicas(share: 100, stable: stable, candidate: candidate)
         let target = candidate.modelGatedEndpoints ? forShare : max(full, forShare)
@@ -555,8 +559,18 @@ struct PlanBuilder {
             requeue = 0.5
             return
         }
+        applyStep(index, needed: forShare, stable: stable, candidate: candidate)
+    }
+
+    /// Moves the weight to step `index` (its capacity is there) and starts the step's hold.
+    mutating func applyStep(
+        _ index: Int, needed: Int, stable: RevisionObservation, candidate: RevisionObservation
+    ) {
+        let weight = spec.steps[index].weight
         let stableShare = 100 - weight
-        setWeights([stable.service: stableShare, candidate.service: weight])
+        if share(candidate.service) != weight || share(stable.service) != stableShare {
+            setWeights([stable.service: stableShare, candidate.service: weight])
+        }
         status.currentStep = index
         status.stepStartedAt = now
         status.analysis = AnalysisStatus(step: index)
@@ -565,12 +579,67 @@ struct PlanBuilder {
             .weight, rule: "capacity-ready",
             inputs: [
                 "step": "\(index + 1)/\(spec.steps.count)", "candidateModelReady": "\(candidate.modelReady)",
-                "needed": "\(forShare)", "stableModelReady": "\(stable.modelReady)",
+                "needed": "\(needed)", "stableModelReady": "\(stable.modelReady)",
             ], result: "\(stable.service)=\(stableShare) \(candidate.service)=\(weight)",
             message: "step \(index + 1): \(weight)% to \(candidate.deployment) (model-ready capacity carries it)",
             event: true)
         progressing = ("True", "StepApplied", "step \(index + 1)/\(spec.steps.count): \(weight)% on candidate")
         status.message = "step \(index + 1)/\(spec.steps.count): \(weight)% on \(candidate.deployment)"
+        requeue = 0.5
+    }
+
+    /// ``advance(to:stable:candidate:)`` for a rollout with a GPU budget: one round of the ladder toward the step,
+    /// which applies once the weight reaches the step's.
+    mutating func ladderAdvance(to index: Int, stable: RevisionObservation, candidate: RevisionObservation) {
+        let weight = spec.steps[index].weight
+        let round = ladderRound(toward: weight, stable: stable, candidate: candidate, moveWeight: true)
+        if round.weight >= weight {
+            applyStep(
+                index, needed: sizing.pods(share: weight, utilization: targetUtilization), stable: stable,
+                candidate: candidate)
+            return
+        }
+        if candidate.unschedulable > 0 || candidate.loading == 0 {
+            // The readiness timeout counts while candidate pods load, not while they wait for a GPU or for demand.
+            status.waitingSince = now
+        } else if status.waitingSince == nil {
+            status.waitingSince = now
+        }
+        let here = share(candidate.service)
+        let wanted = sizing.pods(share: weight, utilization: targetUtilization)
+        progressing = (
+            "True", "WaitingForCapacity",
+            "step \(index + 1) (\(weight)%): \(candidate.modelReady)/\(wanted) candidate replicas model-ready, "
+                + "\(here)% on the candidate"
+        )
+        status.message = "toward step \(index + 1)/\(spec.steps.count) (\(weight)%): \(here)% on "
+            + "\(candidate.deployment), \(candidate.modelReady)/\(wanted) model-ready, \(candidate.loading) loading; "
+            + "\(stable.deployment) \(stable.modelReady) model-ready"
+        if candidate.unschedulable > 0 {
+            let why = candidate.unschedulableMessage ?? "the scheduler found no node for it"
+            let pods = candidate.unschedulable == 1 ? "1 pod" : "\(candidate.unschedulable) pods"
+            let shortage = "\(pods) of \(candidate.deployment) cannot be scheduled (\(why))"
+            progressing = ("True", "InsufficientCapacity", "step \(index + 1): \(shortage)")
+            status.message! += "; \(shortage); stable pods make room as demand allows"
+            if status.condition(RolloutConditionType.progressing)?.reason != "InsufficientCapacity" {
+                events.append(RolloutEvent(warning: true, reason: "InsufficientCapacity", message: shortage))
+            }
+        }
+        if let blocked = round.blocked {
+            if candidate.unschedulable == 0 { progressing = ("True", "WaitingForDemand", "step \(index + 1): \(blocked)") }
+            status.message! += "; \(blocked)"
+            record(
+                .hold, rule: "ladder-blocked", inputs: ladderInputs(sizing, stable: stable, candidate: candidate),
+                result: "hold", message: blocked, event: false)
+            requeue = 5
+            return
+        }
+        record(
+            .hold, rule: "waiting-for-capacity",
+            inputs: [
+                "modelReady": "\(candidate.modelReady)", "loading": "\(candidate.loading)", "needed": "\(wanted)",
+            ], result: "hold", message: "waiting for candidate model-ready capacity before step \(index + 1)",
+            event: false)
         requeue = 0.5
     }
 
@@ -585,7 +654,11 @@ struct PlanBuilder {
         progressing = ("True", "Holding", "step \(step + 1)/\(spec.steps.count): holding")
         status.message = "step \(step + 1)/\(spec.steps.count): \(spec.steps[step].weight)% on \(candidate.deployment)"
         if holdSeconds > 0 {
-            let due = analysis.lastTime.map { now.timeIntervalSince($0) >= spec.analysis.interval.seconds } ?? true
+            // Once the hold is over with a passing analysis the next step is decided: the verdict stands while the
+            // next step's capacity comes up (the next step's hold analyses the candidate at its weight).
+            let decided = elapsed >= holdSeconds && analysis.lastVerdict == .pass
+            let due = !decided
+                && (analysis.lastTime.map { now.timeIntervalSince($0) >= spec.analysis.interval.seconds } ?? true)
             if due, let outcome = o.analysis {
                 analysis.lastTime = now
                 analysis.lastVerdict = outcome.verdict
@@ -608,9 +681,11 @@ struct PlanBuilder {
             status.analysis = analysis
             if elapsed < holdSeconds {
                 requeue = min(max(0.2, holdSeconds - elapsed), spec.analysis.interval.seconds)
+                prescaleDuringHold(step: step, stable: stable, candidate: candidate)
                 return
             }
             guard analysis.lastVerdict == .pass else {
+                prescaleDuringHold(step: step, stable: stable, candidate: candidate)
                 let verdict = analysis.lastVerdict?.rawValue ?? "not run"
                 progressing = ("True", "AwaitingAnalysis", "step \(step + 1): analysis \(verdict)")
                 record(
@@ -628,6 +703,15 @@ struct PlanBuilder {
         } else {
             advance(to: step + 1, stable: stable, candidate: candidate)
         }
+    }
+
+    /// During a step's hold the ladder scales the stable side to its share and brings up, within the budget, the
+    /// candidate pods the next step needs (nothing is retired to make room and no weight moves).
+    mutating func prescaleDuringHold(step: Int, stable: RevisionObservation, candidate: RevisionObservation) {
+        guard ladderOn(candidate), step + 1 < spec.steps.count, !isRung(share(candidate.service), after: step) else {
+            return
+        }
+        _ = ladderRound(toward: spec.steps[step + 1].weight, stable: stable, candidate: candidate, moveWeight: false)
     }
 
     // MARK: - Manual promotion
@@ -713,6 +797,17 @@ struct PlanBuilder {
         status.failedDeployment = nil
         clearRollout()
         status.phase = .promoted
+        if ladderOn(candidate) {
+            // Under a GPU budget the new stable revision may still lack pods the old one's GPUs are for: it gets
+            // its full size, and the old revision (weight 0) goes at once instead of after scaleDownDelay.
+            let full = min(max(1, spec.autoscaling.maxReplicas), sizing.pods(share: 100, utilization: targetUtilization))
+            if candidate.desiredReplicas < full {
+                scale(candidate, to: full, rule: "ladder-promote", why: "it now carries all traffic")
+            }
+            if candidate.modelReady < full || candidate.unschedulable > 0 {
+                status.retireAt = now
+            }
+        }
         status.message = "\(candidate.deployment) promoted; \(stable.deployment) scales to zero at "
             + KubeTime.format(status.retireAt ?? now)
         progressing = ("False", "RolloutComplete", "\(candidate.deployment) is stable")
@@ -775,10 +870,28 @@ struct PlanBuilder {
             scale(stable, to: target, rule: "rollback-prescale-stable", why: "restore the stable fleet before traffic returns")
         }
         let candidateShare = share(candidate.service)
+        let ladder = ladderOn(candidate)
+        if ladder, candidateShare > 0, candidate.exists {
+            // Under a GPU budget the stable pods come back only as the candidate frees GPUs: the candidate keeps
+            // what its remaining share needs (at maxUtilization) and gives back the rest.
+            let keep = sizing.pods(
+                share: candidateShare, utilization: max(targetUtilization, spec.strategy.maxUtilization),
+                forecast: false)
+            if keep < candidate.desiredReplicas, candidate.modelReady > 0 {
+                scale(
+                    candidate, to: keep, rule: "rollback-ladder-candidate",
+                    why: "its \(candidateShare)% of the traffic needs \(keep) pods; the others' GPUs go to "
+                        + "\(stable.deployment) as it comes back")
+            }
+        }
         if candidateShare > 0 {
             var stableShare: Int
             if candidate.modelReady == 0 || stable.modelReady >= target {
                 stableShare = 100
+            } else if ladder {
+                let carried = sizing.share(
+                    carriedBy: stable.modelReady, utilization: max(targetUtilization, spec.strategy.maxUtilization))
+                stableShare = max(share(stable.service), carried)
             } else {
                 let carried = Int((100 * Double(stable.modelReady) / Double(target)).rounded(.down))
                 stableShare = max(share(stable.service), min(100, carried))

@@ -88,7 +88,7 @@ public struct RoundRevision: Sendable, Equatable {
                 if observation.failureMessage == nil {
                     observation.failureMessage = "pod \(pod.name): \(pod.readiness.message)"
                 }
-            case .terminating: break
+            case .terminating: observation.terminating += 1
             case .scheduling where pod.readiness.reason == "Unschedulable":
                 observation.loading += 1
                 observation.unschedulable += 1
@@ -179,6 +179,21 @@ public struct AutoscaleMemory: Sendable, Equatable {
     }
 }
 
+/// The fleet's demand and per-replica throughput as the GPU-budget ladder measures them during a rollout (fed
+/// with the same runtime samples and estimators as the autoscaler, whether or not autoscaling is enabled).
+public struct FleetMeter: Sendable, Equatable {
+    /// The candidate revision the meter was started for (a new rollout starts over).
+    public var candidate: String
+    public var arrivals: ArrivalEstimator
+    public var throughput = ThroughputEstimator()
+    public var lastObservation: Date?
+
+    public init(candidate: String, evaluationSeconds: Double) {
+        self.candidate = candidate
+        arrivals = ArrivalEstimator(window: max(3 * evaluationSeconds, 15))
+    }
+}
+
 /// What the round remembers of one pod incarnation to measure its model load.
 public struct PodLoadTrack: Sendable, Equatable {
     public var incarnation: String
@@ -195,6 +210,8 @@ public struct PodLoadTrack: Sendable, Equatable {
 public struct RoundMemory: Sendable, Equatable {
     public var baseline: StepBaseline?
     public var autoscale: AutoscaleMemory?
+    /// The ladder's measure of demand during a rollout (``FleetMeter``).
+    public var fleet: FleetMeter?
     /// By pod name, for the pods of the revisions gathered last round.
     public var pods: [String: PodLoadTrack] = [:]
     /// The route's managed weights after this process's last successful weight write (``recordWrites(_:onto:)``).
@@ -319,6 +336,12 @@ public enum RolloutRound {
             let (baselineValid, due) = analysisDue(spec: spec, status: status, memory: memory, now: now)
             if !baselineValid || due { return true }
         }
+        if let candidate = targets.parties.candidate, ladderMeasures(spec: spec),
+            status.failedDeployment != candidate.deployment, status.phase != .paused,
+            fleetMeterDue(memory.fleet, candidate: candidate.deployment, now: now, settings: settings)
+        {
+            return true
+        }
         if spec.autoscaling.enabled {
             return autoscaleDue(
                 memory.autoscale, stable: targets.parties.stable.deployment, now: now, settings: settings)
@@ -421,11 +444,30 @@ public enum RolloutRound {
             }
         }
 
+        // The GPU-budget ladder's measure of demand: the fleet's arrival rate and a replica's throughput.
+        var demandRate: Double?
+        var throughput = memory.autoscale?.throughput.throughput
+        if valid, let candidateRevision = snapshot.candidate, ladderMeasures(spec: spec) {
+            let pods = (snapshot.stable?.pods ?? []) + candidateRevision.pods
+            if let samples = snapshot.samples {
+                observeFleet(
+                    &memory.fleet, candidate: candidateRevision.deployment, pods: pods, samples: samples, now: now,
+                    settings: settings)
+            }
+            if let meter = memory.fleet, meter.candidate == candidateRevision.deployment {
+                demandRate = meter.arrivals.rate
+                throughput = throughput ?? meter.throughput.throughput
+            }
+        } else if snapshot.candidate == nil {
+            memory.fleet = nil
+        }
+        throughput = throughput ?? spec.autoscaling.replicaThroughput
+
         let observation = RolloutObservation(
             now: now, generation: snapshot.generation, spec: spec, status: status,
             specProblems: snapshot.specProblems, route: snapshot.route, stable: stable, candidate: candidate,
             retired: retired, analysis: analysis, replicaCapacity: capacity, autoscale: autoscale,
-            lastWrittenWeights: memory.routeWritten)
+            lastWrittenWeights: memory.routeWritten, replicaThroughput: throughput, demandRate: demandRate)
         var plan = RolloutPlanner.plan(observation)
         if valid { plan.status.loadTime = loadTime.samples > 0 ? loadTime : status.loadTime }
 
@@ -466,6 +508,43 @@ public enum RolloutRound {
             now.timeIntervalSince($0) >= spec.analysis.interval.seconds
         } ?? true
         return (baselineValid, due)
+    }
+
+    /// Whether a rollout measures the fleet's demand for its GPU-budget ladder (every rollout but one that keeps
+    /// the whole stable fleet).
+    static func ladderMeasures(spec: ModelRolloutSpec) -> Bool { !spec.strategy.keepStableFleet }
+
+    /// Whether the fleet meter observes this round (every resync during a rollout).
+    static func fleetMeterDue(_ meter: FleetMeter?, candidate: String, now: Date, settings: RoundSettings) -> Bool {
+        guard let meter, meter.candidate == candidate, let last = meter.lastObservation else { return true }
+        return now.timeIntervalSince(last) >= settings.resyncInterval * 0.9
+    }
+
+    /// Feeds the fleet meter with this round's samples of both revisions' pods.
+    static func observeFleet(
+        _ meter: inout FleetMeter?, candidate: String, pods: [RoundPod], samples: [PodMetricsSample], now: Date,
+        settings: RoundSettings
+    ) {
+        guard fleetMeterDue(meter, candidate: candidate, now: now, settings: settings) else { return }
+        var state = meter ?? FleetMeter(candidate: candidate, evaluationSeconds: settings.resyncInterval)
+        if state.candidate != candidate {
+            state = FleetMeter(candidate: candidate, evaluationSeconds: settings.resyncInterval)
+        }
+        let names = Set(pods.map(\.name))
+        let mine = samples.filter { names.contains($0.pod) }
+        guard !mine.isEmpty else { return }
+        let time = now.timeIntervalSince1970
+        let completed = mine.reduce(0) { $0 + ($1.successTotal ?? 0) }
+        let inFlight = mine.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
+        state.arrivals.observe(time: time, completedTotal: completed, inFlight: inFlight)
+        for sample in mine {
+            let served = max(0, (sample.successTotal ?? 0) - (sample.abortedTotal ?? 0))
+            state.throughput.observe(
+                time: time, replica: sample.pod, completedTotal: served, running: sample.running ?? 0,
+                waiting: sample.waiting ?? 0, maxConcurrency: nil)
+        }
+        state.lastObservation = now
+        meter = state
     }
 
     /// Whether the autoscaler evaluates this round (every resync; a new stable revision starts over).
