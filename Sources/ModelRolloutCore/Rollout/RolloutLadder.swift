@@ -149,7 +149,10 @@ extension PlanBuilder {
             let ready = min(stable.modelReady, m)
             guard k > 0, moveWeight else { return before }
             let proportional = ready == 0 ? 100 : Int((100 * Double(k) / Double(k + ready) + 1e-9).rounded(.down))
-            return max(before, min(target, proportional))
+            // In proportion to model-ready pods, or more when the candidate's pods carry more at the target
+            // utilisation (a step the candidate carries is never held back for balance).
+            let carried = sizing.share(carriedBy: k, utilization: u)
+            return max(before, min(target, max(proportional, carried)))
         }
         /// Whether `m` stable pods and the candidate carry their shares at utilisation `util`.
         func fits(_ m: Int, _ util: Double, margin: Double, forecast: Bool) -> Bool {
