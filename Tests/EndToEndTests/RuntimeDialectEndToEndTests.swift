@@ -116,6 +116,8 @@ struct GPUShortageEndToEndTests {
             spec: [
                 "steps": [["weight": 50, "hold": "2s"], ["weight": 100]], "readinessTimeout": "4s",
                 "analysis": ["interval": "1s", "minSamples": 5, "ttftRatio": 3.0],
+                // The whole stable fleet is kept, so the shortage lasts (the ladder would retire a stable pod).
+                "strategy": ["keepStableFleet": true],
             ], rate: 10)
         defer { Task { await load.stop() } }
         try await harness.patchRollout(spec: ["deployment": "r2"])
