@@ -30,6 +30,10 @@ public struct AcceptanceCheck: Sendable, Hashable {
             "the straight-line projection over-orders (peak 16 pods, ~1.6× the oracle's GPU-minutes) and drains "
                 + "the backlog of the 4-minute cold start sooner; modelrollout adds one pod for a backlog and stays "
                 + "within ~1.05× the oracle's GPU-minutes",
+        "seed-revision-full|modelrollout ttftP95 during the revision ≤ 1.2 × baselineTtftP95":
+            "with no spare GPU each of the 4 pod swaps runs the 70 % load of 4 replicas on 3 model-ready pods (93 % "
+                + "of their saturated throughput) for one cold start; the engine queues at that load. The whole "
+                + "window's p95 stays within 1.2× (1.18×); a lower maxUtilization would never start on this cluster",
         "trace-azure-llm-inference-2023-conv|modelrollout goodputPerGpuHour ≥ every causal peer":
             "the trace as recorded peaks at 8.5 req/s, 87 % of one replica's saturated throughput: keda-queue sees "
                 + "no queue and runs one replica; modelrollout sizes for targetUtilization 0.8 (the spec default) "
@@ -55,9 +59,33 @@ public struct AcceptanceCheck: Sendable, Hashable {
                 add(
                     name, "modelrollout routes 0 requests to not-loaded pods",
                     num(ours.requestsToUnloadedPods, 1), ours.requestsToUnloadedPods == 0)
-                add(
-                    name, "modelrollout ttftP95 ≤ 1.1 × baselineTtftP95",
-                    "\(sec(ours.ttftP95)) vs \(sec(1.1 * baseline))", ours.ttftP95 <= 1.1 * baseline)
+                if result.scenario.gpuCapacity != nil {
+                    // Issue 10: on a cluster with one or no spare GPU, the rollout completes in every seed with
+                    // p95 TTFT during the revision within 1.2× the baseline, where naive routes to loading pods.
+                    let completed = ours.runs.filter { $0.rolloutSeconds != nil }.count
+                    add(
+                        name, "modelrollout completes the rollout in every seed", "\(completed)/\(ours.runs.count)",
+                        completed == ours.runs.count && !ours.runs.isEmpty)
+                    let during = ours.mean { $0.rolloutTtftP95 ?? .infinity }
+                    add(
+                        name, "modelrollout ttftP95 during the revision ≤ 1.2 × baselineTtftP95",
+                        "\(sec(during)) vs \(sec(1.2 * baseline))", during <= 1.2 * baseline)
+                    if let naive = result.result(.naive) {
+                        add(
+                            name, "naive routes requests to loading pods", num(naive.requestsToUnloadedPods, 1),
+                            naive.requestsToUnloadedPods > 0)
+                    }
+                } else {
+                    add(
+                        name, "modelrollout ttftP95 ≤ 1.1 × baselineTtftP95",
+                        "\(sec(ours.ttftP95)) vs \(sec(1.1 * baseline))", ours.ttftP95 <= 1.1 * baseline)
+                }
+                if name == "seed-revision", let rolling = result.result(.hpaCPU) {
+                    add(
+                        name, "modelrollout gpuMinutes ≤ 1.15 × hpa-cpu (default GPU budget)",
+                        "\(num(ours.gpuMinutes, 1)) vs \(num(1.15 * rolling.gpuMinutes, 1))",
+                        ours.gpuMinutes <= 1.15 * rolling.gpuMinutes)
+                }
                 if let naive = result.result(.naive) {
                     add(
                         name, "naive ttftP95 ≥ 5 × baselineTtftP95",
@@ -245,7 +273,7 @@ extension BenchmarkReport {
 
     private static let columns = [
         "policy", "TTFT p50", "TTFT p95", "TTFT p99", "SLO ≤2s", "GPU-min", "goodput/s", "good/GPU-h",
-        "to unloaded", "timeouts", "peak", "scalings", "time to capacity",
+        "to unloaded", "timeouts", "peak", "scalings", "time to capacity", "rollout done", "TTFT p95 in rollout",
     ]
 
     private func cells(_ policy: PolicyResult) -> [String] {
@@ -262,8 +290,20 @@ extension BenchmarkReport {
             policy.policy.rawValue, sec(policy.ttftP50), sec(policy.ttftP95), sec(policy.ttftP99),
             String(format: "%.1f %%", 100 * policy.sloAttainment), num(policy.gpuMinutes, 1), num(policy.goodput, 2),
             num(policy.goodputPerGpuHour, 0), num(policy.requestsToUnloadedPods, 1), num(policy.timeouts, 1),
-            num(policy.peakReplicas, 1), num(policy.scalingActions, 1), ttc,
+            num(policy.peakReplicas, 1), num(policy.scalingActions, 1), ttc, rolloutDone(policy),
+            policy.runs.contains { $0.rolloutTtftP95 != nil }
+                ? sec(policy.mean { $0.rolloutTtftP95 ?? .nan }) : "–",
         ]
+    }
+
+    /// Mean seconds from the rollout event until every request went to the new revision (with the seeds that got
+    /// there when not all did); "–" without a rollout.
+    private func rolloutDone(_ policy: PolicyResult) -> String {
+        guard policy.runs.contains(where: { $0.rolloutTtftP95 != nil }) else { return "–" }
+        let done = policy.runs.compactMap(\.rolloutSeconds)
+        guard !done.isEmpty else { return "never" }
+        return String(format: "%.0f s", done.reduce(0, +) / Double(done.count))
+            + (done.count < policy.runs.count ? " (\(done.count)/\(policy.runs.count))" : "")
     }
 
     private static let badRevisionColumns = [
