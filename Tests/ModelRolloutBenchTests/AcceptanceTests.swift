@@ -9,7 +9,10 @@ import Testing
 /// reported here so its entry can be removed.
 @Suite struct AcceptanceTests {
     @Test func acceptanceRelationsOnAReducedRun() {
-        let scenarios = ["seed-revision", "ramp", "surge", "bad-revision-slow", "bad-revision-errors"].map {
+        let scenarios = [
+            "seed-revision", "seed-revision-tight", "seed-revision-full", "ramp", "surge", "bad-revision-slow",
+            "bad-revision-errors",
+        ].map {
             name -> Scenario in
             var s = scenario(name)
             if s.event == .demandChange { s.end = s.eventTime + 1200 }
