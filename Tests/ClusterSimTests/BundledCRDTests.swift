@@ -26,6 +26,7 @@ struct BundledCRDTests {
                      "maxErrorRate":0.01,"failureLimit":2},
          "autoscaling":{"enabled":false,"minReplicas":1,"maxReplicas":16,"targetWaitingPerReplica":4,
                         "targetUtilization":0.8,"coldStart":{"percentile":90,"fallback":"5m"},"scaleDownDelay":"5m"},
+         "strategy":{"maxSurge":"25%","keepStableFleet":false,"maxUtilization":0.95},
          "mode":"Active","paused":false}
         """
 

@@ -122,6 +122,11 @@ public actor Kubelet {
     private var tasks: [Task<Void, Never>] = []
     /// Set by ``stop()``: freed GPUs no longer schedule waiting pods.
     private var stopping = false
+    /// Deleted pods whose servers are finishing their requests (``terminateGracefully(_:)``).
+    private var drains: [PodKey: Task<Void, Never>] = [:]
+    /// Simulated seconds a deleted pod's server gets to finish its requests (a pod's default
+    /// `terminationGracePeriodSeconds`).
+    static let gracefulDrainSeconds = 30.0
 
     public init(
         store: any ClusterObjectStore, clock: any WorkloadClock, logs: ContainerLogStore,
@@ -184,6 +189,9 @@ public actor Kubelet {
         for runtime in pods.values { runtime.task?.cancel() }
         try? await Task.sleep(for: .milliseconds(100))
         for key in Array(pods.keys) { await terminate(key) }
+        let draining = Array(drains.values)
+        for task in draining { task.cancel() }
+        for task in draining { await task.value }
     }
 
     /// Which node a pod runs on and its IP (nil when not scheduled by this kubelet).
@@ -253,7 +261,7 @@ public actor Kubelet {
         let key = Self.key(pod)
         let uid = pod[path: ["metadata", "uid"]]?.stringValue ?? ""
         if deleted {
-            if let runtime = pods[key], runtime.uid == uid || uid.isEmpty { await terminate(key) }
+            if let runtime = pods[key], runtime.uid == uid || uid.isEmpty { await terminateGracefully(key) }
             unschedulable[key] = nil
             await logs.removePod(namespace: key.namespace, pod: key.name)
             return
@@ -587,6 +595,37 @@ public actor Kubelet {
     private func terminate(_ key: PodKey) async {
         guard let runtime = pods.removeValue(forKey: key) else { return }
         runtime.task?.cancel()
+        await finishTermination(runtime, key: key)
+    }
+
+    /// A deleted pod is out of every endpoint already (it is gone from the store); as vLLM's server does on
+    /// SIGTERM, its servers finish the requests they have — for at most ``gracefulDrainSeconds`` of simulated
+    /// time — and then stop. Its GPUs are free after that, as on a real node.
+    private func terminateGracefully(_ key: PodKey) async {
+        guard !stopping, let runtime = pods.removeValue(forKey: key) else {
+            await terminate(key)
+            return
+        }
+        runtime.task?.cancel()
+        let servers = runtime.containers.compactMap { $0.process as? SimulatedVLLM }
+        let clock = self.clock
+        drains[key] = Task {
+            let deadline = clock.now().addingTimeInterval(Self.gracefulDrainSeconds)
+            while !Task.isCancelled, clock.now() < deadline {
+                var busy = false
+                for server in servers {
+                    let queue = await server.queueState()
+                    if queue.waiting + queue.running > 0 { busy = true }
+                }
+                if !busy { break }
+                do { try await clock.sleep(simulatedSeconds: 0.25) } catch { break }
+            }
+            await self.finishTermination(runtime, key: key)
+        }
+    }
+
+    private func finishTermination(_ runtime: PodRuntime, key: PodKey) async {
+        drains[key] = nil
         for container in runtime.containers {
             await container.process?.stop()
             await logs.containerStopped(namespace: key.namespace, pod: key.name, container: container.name)
