@@ -80,7 +80,12 @@ struct RolloutEndToEndTests {
         let kinds = status.decisions.map(\.kind)
         #expect(kinds.filter { $0 == .weight }.count == 3)
         #expect(kinds.contains(.promote))
-        #expect(status.decisions.contains { $0.kind == .scale && $0.rule == "retire-after-delay" })
+        // The old revision is scaled to zero: after scaleDownDelay, or already by the ladder as the weight left it.
+        #expect(
+            status.decisions.contains {
+                $0.kind == .scale && ($0.rule == "retire-after-delay" || $0.rule == "ladder-stable")
+                    && $0.result == "replicas=0"
+            })
         let reasons = try await harness.events().compactMap { $0["reason"]?.stringValue }
         #expect(reasons.contains("WeightsChanged"))
         #expect(reasons.contains("Scaled"))
