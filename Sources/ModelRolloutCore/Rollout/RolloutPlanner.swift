@@ -540,16 +540,8 @@ struct PlanBuilder {
                 "step \(index + 1): \(candidate.modelReady)/\(target) candidate replicas model-ready"
             )
             status.message = "waiting for \(candidate.deployment): \(candidate.modelReady)/\(target) model-ready"
-            if candidate.unschedulable > 0 {
-                let why = candidate.unschedulableMessage ?? "the scheduler found no node for it"
-                let pods = candidate.unschedulable == 1 ? "1 pod" : "\(candidate.unschedulable) pods"
-                let shortage = "\(pods) of \(candidate.deployment) cannot be scheduled (\(why))"
-                progressing = ("True", "InsufficientCapacity", "step \(index + 1): \(shortage)")
-                status.message! += "; \(shortage); the readiness timeout waits until they are scheduled"
-                if status.condition(RolloutConditionType.progressing)?.reason != "InsufficientCapacity" {
-                    events.append(RolloutEvent(warning: true, reason: "InsufficientCapacity", message: shortage))
-                }
-            }
+            reportShortage(
+                step: index, candidate: candidate, then: "the readiness timeout waits until they are scheduled")
             record(
                 .hold, rule: "waiting-for-capacity",
                 inputs: [
@@ -560,6 +552,20 @@ struct PlanBuilder {
             return
         }
         applyStep(index, needed: forShare, stable: stable, candidate: candidate)
+    }
+
+    /// Candidate pods the scheduler cannot place: the `InsufficientCapacity` reason with the scheduler's message,
+    /// appended to the status message with what happens `then`, and one Warning event when it starts.
+    mutating func reportShortage(step index: Int, candidate: RevisionObservation, then: String) {
+        guard candidate.unschedulable > 0 else { return }
+        let why = candidate.unschedulableMessage ?? "the scheduler found no node for it"
+        let pods = candidate.unschedulable == 1 ? "1 pod" : "\(candidate.unschedulable) pods"
+        let shortage = "\(pods) of \(candidate.deployment) cannot be scheduled (\(why))"
+        progressing = ("True", "InsufficientCapacity", "step \(index + 1): \(shortage)")
+        status.message = (status.message ?? "") + "; \(shortage); \(then)"
+        if status.condition(RolloutConditionType.progressing)?.reason != "InsufficientCapacity" {
+            events.append(RolloutEvent(warning: true, reason: "InsufficientCapacity", message: shortage))
+        }
     }
 
     /// Moves the weight to step `index` (its capacity is there) and starts the step's hold.
@@ -615,16 +621,7 @@ struct PlanBuilder {
         status.message = "toward step \(index + 1)/\(spec.steps.count) (\(weight)%): \(here)% on "
             + "\(candidate.deployment), \(candidate.modelReady)/\(wanted) model-ready, \(candidate.loading) loading; "
             + "\(stable.deployment) \(stable.modelReady) model-ready"
-        if candidate.unschedulable > 0 {
-            let why = candidate.unschedulableMessage ?? "the scheduler found no node for it"
-            let pods = candidate.unschedulable == 1 ? "1 pod" : "\(candidate.unschedulable) pods"
-            let shortage = "\(pods) of \(candidate.deployment) cannot be scheduled (\(why))"
-            progressing = ("True", "InsufficientCapacity", "step \(index + 1): \(shortage)")
-            status.message! += "; \(shortage); stable pods make room as demand allows"
-            if status.condition(RolloutConditionType.progressing)?.reason != "InsufficientCapacity" {
-                events.append(RolloutEvent(warning: true, reason: "InsufficientCapacity", message: shortage))
-            }
-        }
+        reportShortage(step: index, candidate: candidate, then: "stable pods make room as demand allows")
         if let blocked = round.blocked {
             if candidate.unschedulable == 0 { progressing = ("True", "WaitingForDemand", "step \(index + 1): \(blocked)") }
             status.message! += "; \(blocked)"

@@ -533,18 +533,26 @@ public enum RolloutRound {
         let names = Set(pods.map(\.name))
         let mine = samples.filter { names.contains($0.pod) }
         guard !mine.isEmpty else { return }
-        let time = now.timeIntervalSince1970
-        let completed = mine.reduce(0) { $0 + ($1.successTotal ?? 0) }
-        let inFlight = mine.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
-        state.arrivals.observe(time: time, completedTotal: completed, inFlight: inFlight)
-        for sample in mine {
+        feed(&state.arrivals, &state.throughput, samples: mine, time: now.timeIntervalSince1970)
+        state.lastObservation = now
+        meter = state
+    }
+
+    /// Feeds the arrival and throughput estimators with one round's samples: arrivals count every request that left
+    /// the engine (aborts included), throughput the served ones.
+    static func feed(
+        _ arrivals: inout ArrivalEstimator, _ throughput: inout ThroughputEstimator, samples: [PodMetricsSample],
+        time: Double
+    ) {
+        let completed = samples.reduce(0) { $0 + ($1.successTotal ?? 0) }
+        let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
+        arrivals.observe(time: time, completedTotal: completed, inFlight: inFlight)
+        for sample in samples {
             let served = max(0, (sample.successTotal ?? 0) - (sample.abortedTotal ?? 0))
-            state.throughput.observe(
+            throughput.observe(
                 time: time, replica: sample.pod, completedTotal: served, running: sample.running ?? 0,
                 waiting: sample.waiting ?? 0, maxConcurrency: nil)
         }
-        state.lastObservation = now
-        meter = state
     }
 
     /// Whether the autoscaler evaluates this round (every resync; a new stable revision starts over).
@@ -578,18 +586,7 @@ public enum RolloutRound {
         let pods = fleet.flatMap(\.pods)
         let names = Set(pods.map(\.name))
         let samples = (snapshot.samples ?? []).filter { names.contains($0.pod) }
-        if !samples.isEmpty {
-            // Arrivals count every request that left the engine (aborts included); throughput counts served ones.
-            let completed = samples.reduce(0) { $0 + ($1.successTotal ?? 0) }
-            let inFlight = samples.reduce(0) { $0 + ($1.running ?? 0) + ($1.waiting ?? 0) }
-            state.arrivals.observe(time: time, completedTotal: completed, inFlight: inFlight)
-            for sample in samples {
-                let served = max(0, (sample.successTotal ?? 0) - (sample.abortedTotal ?? 0))
-                state.throughput.observe(
-                    time: time, replica: sample.pod, completedTotal: served, running: sample.running ?? 0,
-                    waiting: sample.waiting ?? 0, maxConcurrency: nil)
-            }
-        }
+        if !samples.isEmpty { feed(&state.arrivals, &state.throughput, samples: samples, time: time) }
         let byPod = Dictionary(samples.map { ($0.pod, $0) }, uniquingKeysWith: { $1 })
         let replicas: [ReplicaState] = pods.map { pod in
             let phase: ReplicaState.Phase
