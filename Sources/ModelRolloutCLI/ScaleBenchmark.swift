@@ -124,7 +124,7 @@ struct ScaleBenchmark {
     static let method = """
         Each run starts the emulated cluster in the benchmark's process (compressed model loads: 30 s at ×30; \
         enough GPU nodes for two revisions of every model; no gateway, no traffic) and creates N Deployments of k \
-        replicas, N HTTPRoutes and N ModelRollouts (steps: 100 %, scaleDownDelay 1 s, autoscaling off) through \
+        replicas, N HTTPRoutes and N ModelRollouts (steps: 100 %, scaleDownDelay 1 s, autoscaling off, keepStableFleet: the cluster has GPUs for both revisions, so the controller's work is measured rather than the GPU-budget ladder's cold starts) through \
         the API. Once every pod is Ready, it starts this executable's `controller` as a subprocess (default \
         flags, JSON logs) and measures: the first pass, from the controller's `caches.synced` log line until \
         every ModelRollout has adopted its route (polled every 0.25 s); then, once 10 s pass without a \
@@ -387,6 +387,9 @@ struct ScaleBenchmark {
                             "model": .string(Self.model), "deployment": .string("m\(i)-r1"),
                             "route": ["name": .string("m\(i)")], "steps": [["weight": 100]],
                             "readinessTimeout": "10m", "autoscaling": ["scaleDownDelay": "1s"],
+                            // The cluster has GPUs for both revisions: the controller's work is measured, not the
+                            // GPU-budget ladder's cold starts.
+                            "strategy": ["keepStableFleet": true],
                         ],
                     ]
                     _ = try await rollouts.create(DynamicObject(raw: rollout))
