@@ -352,6 +352,7 @@ final class Harness: @unchecked Sendable {
     func gateLatencies(candidate: String) async -> [Double] {
         let changes = await weights.changes
         let readyTimes = await evidence.times.sorted()
+        let decisions = ((try? await rollout().status?.decisions) ?? []).sorted { $0.time < $1.time }
         var latencies: [Double] = []
         var previousTime = Date.distantPast
         var previousWeight = 0
@@ -362,6 +363,15 @@ final class Harness: @unchecked Sendable {
                 previousWeight = weight
             }
             guard weight > previousWeight else { continue }
+            // Readiness gated this weight only when the controller was waiting for model-ready capacity (its last
+            // decision of an earlier round): pods brought up during a step's hold are ready before the hold ends,
+            // and the weight then moves when the hold and analysis pass, which is not a gate latency.
+            if let written = decisions.last(where: { $0.kind == .weight && $0.time <= change.time }),
+                let earlier = decisions.last(where: { $0.time < written.time }),
+                earlier.rule != "waiting-for-capacity"
+            {
+                continue
+            }
             let readyBefore = readyTimes.filter { $0 <= change.time }
             guard let latest = readyBefore.last, latest > previousTime else { continue }
             latencies.append(change.time.timeIntervalSince(latest))
