@@ -13,6 +13,8 @@ struct RevisionSet {
     var modelGated: Bool
     /// Pods created but not scheduled: no GPU free (``Scenario/gpuCapacity``); they start when one frees.
     var pending = 0
+    /// Deleted pods still finishing their requests (they hold their GPU until then).
+    var draining: [Int] = []
     var roundRobin = 0
     /// How the revision serves: 1 and 0 for a healthy one; a bad revision has slower prefill or fails requests.
     var prefillFactor = 1.0
@@ -244,6 +246,7 @@ final class Simulation {
         else { return }
         revisions[revision].pods.removeAll { $0 == victim }
         revisions[revision].endpoints.removeAll { $0 == victim }
+        revisions[revision].draining.append(victim)
         replicas[victim].terminating = true
         if !replicas[victim].modelLoaded {
             // Killed while loading: requests queued on it (process-level readiness) fail.
@@ -257,6 +260,7 @@ final class Simulation {
     private func endPod(_ id: Int) {
         guard replicas[id].endedAt == nil else { return }
         replicas[id].endedAt = now
+        revisions[replicas[id].revision].draining.removeAll { $0 == id }
         activeReplicas -= 1
         schedulePending()
     }
@@ -276,13 +280,6 @@ final class Simulation {
         var total = 0
         for set in revisions { for id in set.pods { total += replicas[id].inFlight } }
         return total
-    }
-
-    /// Pods of `revision` being deleted that still finish their requests (they hold their GPU until then).
-    func draining(revision: Int) -> [Int] {
-        replicas.indices.filter {
-            replicas[$0].revision == revision && replicas[$0].terminating && replicas[$0].endedAt == nil
-        }
     }
 
     func modelReadyCount(revision: Int) -> Int {

@@ -17,6 +17,8 @@ final class ModelRolloutPolicy: BenchPolicy {
     /// The controller's default `--resync-interval` and `--loading-probe-interval`.
     static let settings = RoundSettings(resyncInterval: 5, loadingProbeInterval: 0.5)
     private static let epoch = 1_700_000_000.0
+    /// `MR_BENCH_TRACE` set: every round's decisions go to stderr (read once, not per round).
+    private static let tracing = ProcessInfo.processInfo.environment["MR_BENCH_TRACE"] != nil
 
     private(set) var spec: ModelRolloutSpec
     private(set) var status = ModelRolloutStatus()
@@ -87,14 +89,7 @@ final class ModelRolloutPolicy: BenchPolicy {
         let snapshot = gather(sim)
         let outcome = RolloutRound.step(snapshot, memory: memory, settings: Self.settings)
         recorder?(snapshot, outcome)
-        if ProcessInfo.processInfo.environment["MR_BENCH_TRACE"] != nil {
-            for d in outcome.plan.decisions {
-                FileHandle.standardError.write(Data("s\(sim.seed) t=\(Int(sim.now)) [\(d.rule)] \(d.message)\n".utf8))
-            }
-            if outcome.plan.decisions.isEmpty, Int(sim.now) % 30 == 0, sim.now >= sim.scenario.eventTime {
-                FileHandle.standardError.write(Data("s\(sim.seed) t=\(Int(sim.now)) status: \(outcome.plan.status.message ?? "")\n".utf8))
-            }
-        }
+        if Self.tracing { trace(outcome.plan, sim) }
         memory = outcome.memory
         status = outcome.plan.status
         nextRound = sim.now + outcome.requeueAfter
@@ -109,6 +104,15 @@ final class ModelRolloutPolicy: BenchPolicy {
                 applyRouting(sim)
             }
         }
+    }
+
+    /// Writes the round's decisions (and every 30 s of a quiet rollout its status message) to stderr.
+    private func trace(_ plan: RolloutPlan, _ sim: Simulation) {
+        var lines = plan.decisions.map { "[\($0.rule)] \($0.message)" }
+        if lines.isEmpty, Int(sim.now) % 30 == 0, sim.now >= sim.scenario.eventTime {
+            lines = ["status: \(plan.status.message ?? "")"]
+        }
+        for line in lines { FileHandle.standardError.write(Data("s\(sim.seed) t=\(Int(sim.now)) \(line)\n".utf8)) }
     }
 
     // MARK: - Gathering, as the controller does
@@ -150,7 +154,7 @@ final class ModelRolloutPolicy: BenchPolicy {
         return RoundRevision(
             deployment: party.deployment, service: party.service, desiredReplicas: set.desired,
             modelGatedEndpoints: set.modelGated,
-            pods: pending + (set.pods + sim.draining(revision: index)).map { id in
+            pods: pending + (set.pods + set.draining).map { id in
                 let pod = sim.replicas[id]
                 let readiness: PodReadiness
                 if pod.terminating {

@@ -542,13 +542,7 @@ struct PlanBuilder {
             status.message = "waiting for \(candidate.deployment): \(candidate.modelReady)/\(target) model-ready"
             reportShortage(
                 step: index, candidate: candidate, then: "the readiness timeout waits until they are scheduled")
-            record(
-                .hold, rule: "waiting-for-capacity",
-                inputs: [
-                    "modelReady": "\(candidate.modelReady)", "loading": "\(candidate.loading)", "needed": "\(target)",
-                ], result: "hold", message: "waiting for candidate model-ready capacity before step \(index + 1)",
-                event: false)
-            requeue = 0.5
+            waitForCapacity(step: index, candidate: candidate, needed: target)
             return
         }
         applyStep(index, needed: forShare, stable: stable, candidate: candidate)
@@ -631,10 +625,15 @@ struct PlanBuilder {
             requeue = 5
             return
         }
+        waitForCapacity(step: index, candidate: candidate, needed: wanted)
+    }
+
+    /// Holds before step `index` until the candidate has `needed` model-ready pods (looked at again in 0.5 s).
+    mutating func waitForCapacity(step index: Int, candidate: RevisionObservation, needed: Int) {
         record(
             .hold, rule: "waiting-for-capacity",
             inputs: [
-                "modelReady": "\(candidate.modelReady)", "loading": "\(candidate.loading)", "needed": "\(wanted)",
+                "modelReady": "\(candidate.modelReady)", "loading": "\(candidate.loading)", "needed": "\(needed)",
             ], result: "hold", message: "waiting for candidate model-ready capacity before step \(index + 1)",
             event: false)
         requeue = 0.5
