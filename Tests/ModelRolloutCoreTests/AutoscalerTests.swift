@@ -61,10 +61,10 @@ import Testing
             name: "zero utilisation: hold", spec: spec(utilization: 0), current: 2, ready: 2, rate: 50, desired: 2,
             rule: "no-metrics"),
         RuleCase(name: "20/8 → 3", current: 2, ready: 2, rate: 20, desired: 3, rule: "forecast"),
-        RuleCase(name: "rate + trend × 0.6 H: 16 + 0.1 × 144 = 30.4 → 4", current: 2, ready: 2, rate: 16,
-                 trend: 0.1, desired: 4, rule: "forecast"),
-        RuleCase(name: "trend over 0.6 H only: 16 + 0.05 × 144 = 23.2 → 3", current: 2, ready: 2, rate: 16,
-                 trend: 0.05, desired: 3, rule: "forecast"),
+        RuleCase(name: "rate + trend × 0.9 H: 16 + 0.1 × 216 = 37.6 → 5", current: 2, ready: 2, rate: 16,
+                 trend: 0.1, desired: 5, rule: "forecast"),
+        RuleCase(name: "trend over 0.9 H only: 16 + 0.07 × 216 = 31.1 → 4 (over the whole H: 32.8 → 5)", current: 2,
+                 ready: 2, rate: 16, trend: 0.07, desired: 4, rule: "forecast"),
         RuleCase(name: "falling trend not extrapolated", current: 2, ready: 2, rate: 16, trend: -0.05, desired: 2,
                  rule: "steady"),
         RuleCase(name: "measured throughput wins over fallback", current: 1, ready: 1, rate: 40, measured: 20,
@@ -155,13 +155,13 @@ import Testing
         #expect(decision.inputs["trend"] == "0.0125")
         #expect(decision.inputs["horizon"] == "240s")
         #expect(decision.inputs["capacity"] == "8")
-        #expect(decision.inputs["forecast"] == "18.3")
+        #expect(decision.inputs["forecast"] == "19.2")
         #expect(decision.inputs["backlog"] == "6")
         #expect(decision.inputs["ready"] == "2")
         #expect(decision.inputs["loading"] == "1")
         #expect(decision.inputs["loadingEta"] == "180s")
         #expect(decision.inputs["recommendation"] == "3")
-        #expect(decision.message.contains("forecast 18.3 req/s"))
+        #expect(decision.message.contains("forecast 19.2 req/s"))
     }
 
     @Test func holdReasonsSayWhatIsMissing() {
@@ -322,7 +322,7 @@ import Testing
         #expect(run.loadingPodsRemoved == 0)
         let capacity = 9.6
         // Once the trend is learned, the fleet ordered covers the demand at least 2 minutes ahead (the trend is
-        // extrapolated over 0.6 of the 4-minute cold start).
+        // extrapolated over 0.9 of the 4-minute cold start).
         for step in run.steps where step.time >= 720 && step.time <= 900 {
             let ahead = Int((demand(step.time + 120) / capacity).rounded(.up))
             #expect(step.decision.desiredReplicas >= ahead, "t=\(step.time)")
@@ -330,8 +330,8 @@ import Testing
         // The peak fleet (ceil(60 / 9.6) = 7) is ordered at least 2 minutes before the ramp ends...
         let fullFleet = run.steps.first { $0.decision.desiredReplicas >= 7 }?.time ?? .infinity
         #expect(fullFleet <= 780, "7 replicas ordered at \(fullFleet)")
-        // ...and the overshoot is bounded by the trend extrapolation at the ramp's end: (60 + 0.133 × 144) / 9.6.
-        #expect((run.desired.max() ?? 0) <= 9)
+        // ...and the overshoot is bounded by the trend extrapolation at the ramp's end: (60 + 0.133 × 216) / 9.6.
+        #expect((run.desired.max() ?? 0) <= 10)
         // Pods ordered in time arrive in time: capacity meets demand from a cold start plus 90 s after the ramp
         // began (the first ~75 s of a ramp cannot be told from noise, so those orders are reactive).
         for step in run.steps where step.time >= 600 + 240 + 90 {
