@@ -97,6 +97,11 @@ struct ScaleRun: Sendable, Codable {
     /// it, so this is one deletion plus a new pod's whole start (created, scheduled, started, loading — probed every
     /// `--loading-probe-interval` — and Ready), each a pod event.
     var reconcilesPerPodDeletion: Double?
+    /// After a restart of the controller (SIGTERM, then a new process): from its `caches.synced` until its
+    /// `modelrollout_replicas{state="ready"}` shows every pod of every ModelRollout model-ready again.
+    var restartFirstPassSeconds: Double?
+    /// `pods/log` reads of the restarted controller until then (the status's record stands in for the log).
+    var restartPodLogReads: Int?
     var batches: [ScaleRolloutBatch] = []
 }
 
@@ -132,7 +137,9 @@ struct ScaleBenchmark {
         seconds (utime + stime from /proc/PID/stat) and RSS (VmRSS of /proc/PID/status at the end), reconciles \
         (the controller's controller_runtime_reconcile_total) and API requests (the emulated API server's \
         request log, the controller's user agent; a watch counts once); a pod event, the reconciles in the 5 s \
-        after one pod is deleted minus the steady rate's share; then batches of M simultaneous rollouts (new \
+        after one pod is deleted minus the steady rate's share; a restart (SIGTERM, a new controller process): \
+        from its `caches.synced` until its modelrollout_replicas gauge shows every pod of every ModelRollout \
+        model-ready again, with its pods/log reads until then; then batches of M simultaneous rollouts (new \
         Deployments at 0 replicas, spec.deployment patched on M ModelRollouts at once), timed until all are \
         Promoted, with the reconcile-duration quantiles of the controller's histogram over the batch and the \
         gate latency per ModelRollout (from the last candidate pod turning Ready before the write until the \
@@ -248,6 +255,37 @@ struct ScaleBenchmark {
                     0, after.total - before.total - (run.reconcilesPerMinute ?? 0) * 5 / 60)
             }
 
+            // A restart: the new process re-proves the fleet from the status's record and `/v1/models`.
+            process.terminate()
+            process.waitUntilExit()
+            let restartLog = directory.appendingPathComponent("controller-restart.log")
+            let restarted = try startController(kubeconfig: kubeconfigPath, log: restartLog)
+            controller = restarted
+            var restartSynced: Date?
+            try await waitUntil("the restarted controller's caches to sync", cluster) {
+                if !restarted.isRunning { throw CLIError("the controller exited: \(Self.tail(restartLog))") }
+                restartSynced = Self.logLine(restartLog, "caches.synced").map {
+                    $0["ts"]?.stringValue.flatMap(KubeTime.parse) ?? Date()
+                }
+                return restartSynced != nil
+            }
+            guard let restartPort = Self.metricsPort(restartLog) else {
+                throw CLIError("the restarted controller logged no metrics port")
+            }
+            try await waitUntil("the restarted controller to see every pod model-ready", cluster) {
+                try await modelReadyRollouts(http, port: restartPort, replicas: settings.replicas) >= count
+            }
+            if let restartSynced {
+                run.restartFirstPassSeconds = Date().timeIntervalSince(restartSynced)
+                run.restartPodLogReads = await cluster.apiServer.requestLog().filter {
+                    $0.date >= restartSynced && $0.path.hasSuffix("/log")
+                        && ($0.userAgent ?? "").hasPrefix(Self.controllerUserAgent)
+                }.count
+            }
+            progress(
+                "bench scale: after a restart, every pod model-ready again in \(Self.format(run.restartFirstPassSeconds)) s "
+                    + "(\(run.restartPodLogReads ?? 0) pod log reads)")
+
             // Simultaneous rollouts.
             var generation = 1
             var next = 2
@@ -256,11 +294,11 @@ struct ScaleBenchmark {
                 run.batches.append(
                     try await rollOut(
                         batch, revision: next, generation: generation, kube: kube, cluster: cluster, http: http,
-                        port: port))
+                        port: restartPort))
                 next += 1
             }
-            process.terminate()
-            process.waitUntilExit()
+            restarted.terminate()
+            restarted.waitUntilExit()
             controller = nil
             try? await http.shutdown()
             try? await kube.shutdown()
@@ -448,6 +486,17 @@ struct ScaleBenchmark {
         return (total, PrometheusHistogram.normalised(buckets))
     }
 
+    /// ModelRollouts whose `modelrollout_replicas{state="ready"}` of one revision shows all `replicas` pods.
+    func modelReadyRollouts(_ http: HTTPClient, port: Int, replicas: Int) async throws -> Int {
+        let response = try await http.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(30))
+        let scrape = PrometheusText.parse(String(buffer: try await response.body.collect(upTo: 64 << 20)))
+        let full = scrape.samples(named: "modelrollout_replicas").filter {
+            $0.labels["state"] == "ready" && $0.value >= Double(replicas)
+        }
+        return Set(full.compactMap { $0.labels["modelrollout"] }).count
+    }
+
     func waitUntil(_ what: String, _ cluster: EmulatedCluster, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(settings.phaseTimeout)
         while Date() < deadline {
@@ -522,8 +571,8 @@ struct ScaleBenchmark {
 
     static func markdown(_ report: ScaleBenchmarkReport) -> String {
         let batchSizes = report.settings.simultaneous
-        var header = "| ModelRollouts × pods | first pass (s) | settled after (s) | RSS (MiB) | CPU s/min | reconciles/min | API req/min (per MR) | reconciles per pod replacement |"
-        var rule = "|---|---|---|---|---|---|---|---|"
+        var header = "| ModelRollouts × pods | first pass (s) | settled after (s) | RSS (MiB) | CPU s/min | reconciles/min | API req/min (per MR) | reconciles per pod replacement | after a restart: all model-ready (s), pod log reads |"
+        var rule = "|---|---|---|---|---|---|---|---|---|"
         for size in batchSizes {
             header += " \(size) rollouts: all promoted (s), reconcile p50/p99, gate p50/p95 (s) |"
             rule += "---|"
@@ -535,7 +584,8 @@ struct ScaleBenchmark {
                 + "\(format(run.settleSeconds)) | "
                 + "\(format(run.rssMiB)) | \(format(run.cpuSecondsPerMinute)) | \(format(run.reconcilesPerMinute)) | "
                 + "\(format(run.apiRequestsPerMinute)) (\(format(run.apiRequestsPerMinutePerRollout))) | "
-                + "\(format(run.reconcilesPerPodDeletion)) |"
+                + "\(format(run.reconcilesPerPodDeletion)) | "
+                + "\(format(run.restartFirstPassSeconds)), \(run.restartPodLogReads.map(String.init) ?? "-") |"
             for size in batchSizes {
                 if let batch = run.batches.first(where: { $0.rollouts == size }) {
                     line +=

@@ -13,6 +13,8 @@ struct PodMemory: Sendable {
     var models: ModelsProbeResult = .notProbed
     /// Whether the pod was model-ready at the last gather (its log is then judged from what was read, not polled).
     var modelReady = false
+    /// This incarnation's load was proved before this process started (``ModelRolloutStatus/modelReadyPods``).
+    var provenEarlier = false
     /// When a loading pod's log was last read, and the wait before the next read (``LogPollPacing``).
     var lastLogPoll: Date?
     var logPollInterval: Double?
@@ -97,9 +99,11 @@ struct RolloutGatherer: Sendable {
         return container?["readinessProbe"]
     }
 
-    /// Gathers one revision: its Deployment and pods from the caches, and each pod's model readiness.
+    /// Gathers one revision: its Deployment and pods from the caches, and each pod's model readiness. `proven`:
+    /// the pod incarnations (`uid/restartCount`) the status records as model-ready (see ``gather(pod:namespace:spec:proven:now:)``).
     func revision(
-        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date
+        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, proven: Set<String> = [],
+        now: Date
     ) async -> RoundRevision {
         guard let deployment = deployments.get(ObjectKey(namespace: namespace, name: party.deployment)) else {
             return .missing(deployment: party.deployment, service: party.service)
@@ -110,7 +114,7 @@ struct RolloutGatherer: Sendable {
             modelGatedEndpoints: PodReadinessPolicy.probeProvesModelLoaded(
                 Self.readinessProbe(deployment, runtime: spec.runtime), runtime: spec.runtime))
         revision.pods = await Self.concurrently(pods(of: deployment, namespace: namespace)) { pod in
-            await gather(pod: pod, namespace: namespace, spec: spec, now: now)
+            await gather(pod: pod, namespace: namespace, spec: spec, proven: proven, now: now)
         }
         return revision
     }
@@ -141,8 +145,12 @@ struct RolloutGatherer: Sendable {
     }
 
     /// One pod's model readiness: its log (followed only while it loads), `/v1/models` (re-checked every
-    /// ``readyReprobeSeconds`` once ready) and its status.
-    func gather(pod: Pod, namespace: String, spec: ModelRolloutSpec, now: Date) async -> RoundPod {
+    /// ``readyReprobeSeconds`` once ready) and its status. A pod this process has no memory of (after a restart or
+    /// a leader change) whose incarnation is in `proven` starts as proved: its log is not read again, and it is
+    /// model-ready once `/v1/models` lists the model and the pod is Ready.
+    func gather(pod: Pod, namespace: String, spec: ModelRolloutSpec, proven: Set<String> = [], now: Date) async
+        -> RoundPod
+    {
         let name = pod.metadata.name ?? ""
         let key = "\(namespace)/\(name)"
         let container =
@@ -150,9 +158,17 @@ struct RolloutGatherer: Sendable {
             ?? pod.spec.raw["containers"]?.arrayValue?.first?["name"]?.stringValue
         let facts = PodFacts(pod: pod, container: container)
         let uid = pod.metadata.uid ?? ""
-        var memory = await memory.pod(key) ?? PodMemory(uid: uid, restartCount: facts.restartCount)
+        let incarnation = "\(uid)/\(facts.restartCount)"
+        let remembered = await memory.pod(key)
+        var memory = remembered ?? PodMemory(uid: uid, restartCount: facts.restartCount)
         if memory.uid != uid || memory.restartCount != facts.restartCount {
             memory = PodMemory(uid: uid, restartCount: facts.restartCount)
+        }
+        // Proved before this process started: the record stands in for the log (`/v1/models` is still asked).
+        let provenEarlier = remembered == nil && !uid.isEmpty && proven.contains(incarnation)
+        if provenEarlier {
+            memory.modelReady = true
+            memory.provenEarlier = true
         }
         var judgement: LogJudgement?
         var patternMatched: Bool?
@@ -213,11 +229,12 @@ struct RolloutGatherer: Sendable {
         let readiness = PodReadinessPolicy.evaluate(
             PodReadinessInput(
                 facts: facts, judgement: judgement, models: memory.models, expectedModel: spec.model,
-                runtime: spec.runtime.kind, loadedPatternMatched: patternMatched))
+                runtime: spec.runtime.kind, loadedPatternMatched: patternMatched,
+                provenEarlier: memory.provenEarlier && judgement == nil))
         memory.modelReady = readiness.modelReady
         await self.memory.setPod(key, memory)
         return RoundPod(
-            name: name, incarnation: "\(uid)/\(facts.restartCount)", readiness: readiness,
+            name: name, incarnation: incarnation, readiness: readiness,
             createdAt: pod.metadata.creationTimestamp, readySince: Self.readySince(pod))
     }
 

@@ -12,8 +12,11 @@ protocol RolloutSource: Sendable {
     func rollout(_ key: ObjectKey) async throws -> DynamicObject?
     /// The HTTPRoute, nil when it does not exist.
     func route(_ key: ObjectKey) async throws -> HTTPRoute?
-    func revision(_ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date) async
-        -> RoundRevision
+    /// One revision's Deployment and pods; `proven` holds the pod incarnations the status records as model-ready
+    /// (``ModelRolloutStatus/modelReadyPods``), whose logs need not be read again.
+    func revision(
+        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, proven: Set<String>, now: Date
+    ) async -> RoundRevision
     /// The runtime samples of the revisions' model-ready pods.
     func samples(of revisions: [RoundRevision], namespace: String, spec: ModelRolloutSpec, now: Date) async
         -> [PodMetricsSample]
@@ -98,10 +101,10 @@ struct KubernetesRolloutSource: RolloutSource {
         return fresh
     }
 
-    func revision(_ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date) async
-        -> RoundRevision
-    {
-        await gatherer.revision(party, namespace: namespace, spec: spec, now: now)
+    func revision(
+        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, proven: Set<String>, now: Date
+    ) async -> RoundRevision {
+        await gatherer.revision(party, namespace: namespace, spec: spec, proven: proven, now: now)
     }
 
     func samples(of revisions: [RoundRevision], namespace: String, spec: ModelRolloutSpec, now: Date) async
@@ -242,12 +245,16 @@ final class RolloutReconciler: Reconciler, Sendable {
             now: now, generation: object.metadata.generation ?? 0, spec: spec, status: status, specProblems: problems,
             route: problems.isEmpty ? targets.route : RouteState(found: route != nil))
         if problems.isEmpty {
-            snapshot.stable = await source.revision(targets.parties.stable, namespace: namespace, spec: spec, now: now)
+            let proven = Set(status.modelReadyPods ?? [])
+            snapshot.stable = await source.revision(
+                targets.parties.stable, namespace: namespace, spec: spec, proven: proven, now: now)
             if let party = targets.parties.candidate {
-                snapshot.candidate = await source.revision(party, namespace: namespace, spec: spec, now: now)
+                snapshot.candidate = await source.revision(
+                    party, namespace: namespace, spec: spec, proven: proven, now: now)
             }
             if let party = targets.parties.retired {
-                snapshot.retired = await source.revision(party, namespace: namespace, spec: spec, now: now)
+                snapshot.retired = await source.revision(
+                    party, namespace: namespace, spec: spec, proven: proven, now: now)
             }
             if RolloutRound.needsMetrics(
                 spec: spec, status: status, targets: targets, memory: memory, now: now, settings: settings)

@@ -490,6 +490,62 @@ struct RolloutEndToEndTests {
         #expect(await load.summary().requestsToUnloadedPods == 0)
     }
 
+    @Test("(u) a restarted controller trusts the model-ready pods its status records: no pod log is read again")
+    func restartTrustsRecordedProof() async throws {
+        let harness = try await Harness()
+        defer { Task { await harness.shutdown() } }
+        try await harness.createRevision("r1", replicas: 3)
+        try await harness.createRoute(["r1": 100])
+        try await harness.waitUntil("r1 serving", seconds: 60) { try await harness.readyPods("r1") == 3 }
+        try harness.startController()
+        try await harness.createRollout(spec: ["deployment": "r1"])
+        try await harness.waitUntil("three pods recorded as model-ready", seconds: 60) {
+            try await harness.rollout().status?.modelReadyPods?.count == 3
+        }
+        let recorded = try #require(try await harness.rollout().status?.modelReadyPods)
+        func logReads(since: Date) async -> Int {
+            await harness.cluster.apiServer.requestLog().filter {
+                $0.date >= since && $0.path.hasSuffix("/log") && ($0.userAgent ?? "").hasPrefix("modelrollout")
+            }.count
+        }
+        func readyInMetrics() async -> Bool {
+            guard let port = harness.controllerPort("operator.metrics"),
+                let body = try? await harness.controllerGet(port: port, path: "/metrics").body
+            else { return false }
+            return body.split(separator: "\n").contains {
+                $0.hasPrefix("modelrollout_replicas{") && $0.contains("revision=\"r1\"")
+                    && $0.contains("state=\"ready\"") && $0.hasSuffix(" 3")
+            }
+        }
+        #expect(await logReads(since: .distantPast) >= 3, "the first run proved each pod from its log")
+
+        harness.killController()
+        let restarted = Date()
+        try harness.startController()
+        try await harness.waitUntil("the restarted controller sees 3 model-ready pods", seconds: 30) {
+            await readyInMetrics()
+        }
+        try await Task.sleep(for: .seconds(2))
+        #expect(await logReads(since: restarted) == 0, "no log is read for a recorded incarnation")
+        let status = try #require(try await harness.rollout().status)
+        #expect(status.modelReadyPods == recorded)
+        #expect(status.replicas?.stable.modelReady == 3)
+        #expect(try await harness.routeWeights() == ["r1": 100])
+
+        // A new incarnation (a replaced pod) is proved from its log again.
+        let pods = try await harness.kube.resources(Pod.self, namespace: Harness.namespace).list(
+            ListOptions(labelSelector: "revision=r1"))
+        let victim = try #require(pods.items.first?.metadata.name)
+        let deleted = Date()
+        _ = try await harness.kube.resources(Pod.self, namespace: Harness.namespace).delete(victim)
+        try await harness.waitUntil("the replacement recorded", seconds: 60) {
+            let now = try await harness.rollout().status?.modelReadyPods ?? []
+            return now.count == 3 && now != recorded
+        }
+        #expect(await logReads(since: deleted) >= 1, "the replacement's log proved its load")
+        print("e2e(u): recorded \(recorded.count) pods; log reads after the restart: 0; after a replacement: \(await logReads(since: deleted))")
+    }
+
     @Test("gate latency p95 across the scenarios is under one second")
     func gateLatencySummary() async throws {
         let values = GateLatencyLog.shared.all.sorted()

@@ -195,9 +195,9 @@ final class ScriptedCluster: RolloutSource, RolloutActuator, @unchecked Sendable
         }
     }
 
-    func revision(_ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date) async
-        -> RoundRevision
-    {
+    func revision(
+        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, proven: Set<String>, now: Date
+    ) async -> RoundRevision {
         lock.withLock {
             guard let revision = revisions[party.deployment] else {
                 return .missing(deployment: party.deployment, service: party.service)

@@ -46,6 +46,12 @@ import Testing
         #expect(!Self.decisions(cluster.status).contains("analysis-failed"))
         // The measured load times of the candidate's pods reach the status.
         #expect((cluster.status.loadTime?.samples ?? 0) >= 1)
+        // The status records the model-ready pods (a restarted controller trusts their log proof), sorted, and
+        // each once (the scripted pods' incarnation is their name; the retiring vllm-r1 may still have some).
+        let recorded = cluster.status.modelReadyPods ?? []
+        #expect(recorded == Array(Set(recorded)).sorted())
+        #expect(recorded.contains { $0.hasPrefix("vllm-r2-") })
+        #expect(recorded.allSatisfy { $0.hasPrefix("vllm-r1-") || $0.hasPrefix("vllm-r2-") })
     }
 
     @Test func aSlowCandidateFailsAnalysisAndIsRolledBack() async throws {

@@ -53,9 +53,9 @@ final class ReplayCluster: RolloutSource, RolloutActuator, @unchecked Sendable {
         }
     }
 
-    func revision(_ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, now: Date) async
-        -> RoundRevision
-    {
+    func revision(
+        _ party: RolloutParties.Revision, namespace: String, spec: ModelRolloutSpec, proven: Set<String>, now: Date
+    ) async -> RoundRevision {
         lock.withLock {
             [snapshot?.stable, snapshot?.candidate, snapshot?.retired].compactMap { $0 }
                 .first { $0.deployment == party.deployment }

@@ -37,6 +37,8 @@ enum ReadinessLog: String, Sendable, CaseIterable {
         var models = ModelsProbeResult.listed([model])
         var runtime = RuntimeKind.vllm
         var pattern: Bool?
+        /// The incarnation is in status.modelReadyPods (proved before a controller restart).
+        var proven = false
         var phase: ModelPodPhase
         var reason: String
         var testDescription: String { name }
@@ -139,12 +141,23 @@ enum ReadinessLog: String, Sendable, CaseIterable {
         Case(name: "no status for the named container but the pod runs and lists the model",
              facts: PodFacts(name: "p", ready: true, containerStatusKnown: false, containerRunning: false), log: .none,
              phase: .modelReady, reason: "ModelListedLogUnavailable"),
+        Case(name: "recorded as proved, log not read again: listed and Ready", log: .none, proven: true,
+             phase: .modelReady, reason: "ModelListed"),
+        Case(name: "recorded as proved but not listed any more", log: .none, models: .unreachable("refused"),
+             proven: true, phase: .loadingModel, reason: "LogUnavailable"),
+        Case(name: "recorded as proved but the readiness probe fails", facts: PodFacts(name: "p", ready: false),
+             log: .none, proven: true, phase: .loadingModel, reason: "PodNotReady"),
+        Case(name: "recorded as proved, but a log read since shows a fatal error", log: .failedAfterLoad,
+             proven: true, phase: .failed, reason: "ModelLoadFailed"),
+        Case(name: "recorded as proved, wrong model listed", log: .none, models: .listed(["other"]), proven: true,
+             phase: .loadingModel, reason: "WrongModel"),
     ]
 
     @Test(arguments: cases)
     func rules(_ c: Case) {
         let input = PodReadinessInput(facts: c.facts, judgement: c.log.judgement, models: c.models,
-                                      expectedModel: model, runtime: c.runtime, loadedPatternMatched: c.pattern)
+                                      expectedModel: model, runtime: c.runtime, loadedPatternMatched: c.pattern,
+                                      provenEarlier: c.proven)
         let result = PodReadinessPolicy.evaluate(input)
         #expect(result.phase == c.phase)
         #expect(result.reason == c.reason)

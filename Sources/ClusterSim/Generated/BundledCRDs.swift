@@ -728,6 +728,14 @@ spec:
               ready:
                 type: string
                 description: Model-ready over desired replicas of the serving side(s), e.g. 3/4.
+              modelReadyPods:
+                type: array
+                description: >-
+                  The pods the controller proved model-ready (/v1/models and the load log line), as
+                  uid/restartCount, sorted. A restarted controller trusts these incarnations' log proof and only
+                  asks /v1/models again; a new pod or a container restart is proved from its log again.
+                items:
+                  type: string
               autoscaling:
                 type: object
                 description: The autoscaler's last decision for the stable revision (also exported in Observe mode).

@@ -326,6 +326,11 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     public var replicas: ReplicaStatus?
     /// Model-ready over desired replicas of the serving side(s), e.g. `3/4` (the READY printer column).
     public var ready: String?
+    /// The pods this controller proved model-ready (their `/v1/models` and load log line), as `uid/restartCount`,
+    /// sorted; nil when none. A restarted controller (or a new leader) trusts these incarnations' log proof and
+    /// only asks `/v1/models` again, instead of re-reading every pod's log through the API server. A container
+    /// restart or a new pod is a new incarnation and is proved from its log again.
+    public var modelReadyPods: [String]?
     /// The autoscaler's last decision for the stable revision.
     public var autoscaling: AutoscalingStatus?
     public var loadTime: LoadTimeStatus?
@@ -347,7 +352,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         case observedGeneration, phase, message, stableDeployment, stableService, candidateDeployment
         case candidateService, currentStep, stepStartedAt, rolloutStartedAt, waitingSince, stableReplicasAtStart
         case failedDeployment, failureReason, failureMessage, retiredDeployment, retiredService, retireAt, weights
-        case replicas, ready, autoscaling, loadTime
+        case replicas, ready, modelReadyPods, autoscaling, loadTime
         case analysis, promote
         case conditions, decisions
     }
@@ -375,6 +380,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         weights = try c.decodeIfPresent(RevisionWeights.self, forKey: .weights)
         replicas = try c.decodeIfPresent(ReplicaStatus.self, forKey: .replicas)
         ready = try c.decodeIfPresent(String.self, forKey: .ready)
+        modelReadyPods = try c.decodeIfPresent([String].self, forKey: .modelReadyPods)
         autoscaling = try c.decodeIfPresent(AutoscalingStatus.self, forKey: .autoscaling)
         loadTime = try c.decodeIfPresent(LoadTimeStatus.self, forKey: .loadTime)
         analysis = try c.decodeIfPresent(AnalysisStatus.self, forKey: .analysis)
@@ -406,6 +412,7 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
         try c.encodeIfPresent(weights, forKey: .weights)
         try c.encodeIfPresent(replicas, forKey: .replicas)
         try c.encodeIfPresent(ready, forKey: .ready)
+        try c.encodeIfPresent(modelReadyPods, forKey: .modelReadyPods)
         try c.encodeIfPresent(autoscaling, forKey: .autoscaling)
         try c.encodeIfPresent(loadTime, forKey: .loadTime)
         try c.encodeIfPresent(analysis, forKey: .analysis)

@@ -142,11 +142,14 @@ public struct PodReadinessInput: Sendable {
     public var runtime: RuntimeKind
     /// Whether `runtime.loadedPattern` matched a log line; `nil` when no pattern is configured.
     public var loadedPatternMatched: Bool?
+    /// This incarnation (pod uid and container restart count) is in `status.modelReadyPods`: its log already
+    /// proved the load before the controller restarted, so a missing judgement is not a missing proof.
+    public var provenEarlier: Bool
 
     /// Creates an input.
     public init(
         facts: PodFacts, judgement: LogJudgement?, models: ModelsProbeResult, expectedModel: String,
-        runtime: RuntimeKind = .vllm, loadedPatternMatched: Bool? = nil
+        runtime: RuntimeKind = .vllm, loadedPatternMatched: Bool? = nil, provenEarlier: Bool = false
     ) {
         self.facts = facts
         self.judgement = judgement
@@ -154,6 +157,7 @@ public struct PodReadinessInput: Sendable {
         self.expectedModel = expectedModel
         self.runtime = runtime
         self.loadedPatternMatched = loadedPatternMatched
+        self.provenEarlier = provenEarlier
     }
 }
 

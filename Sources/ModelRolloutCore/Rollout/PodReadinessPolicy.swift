@@ -19,7 +19,8 @@ import KubeCore
 ///    `LoadingModel`, `PodNotReady`: its Service would not route to it yet), the configured `loadedPattern`
 ///    did not fail to match and either the runtime is `generic`, the log shows the model loaded
 ///    (`ModelListed`), or there is no judgement because the log is unavailable (`ModelListedLogUnavailable`:
-///    only the probe decided). Otherwise `LoadingModel` (`LoadedPatternNotSeen` / `LoadLineNotSeen`).
+///    only the probe decided) or was not read again because this incarnation's load was proved before the
+///    controller restarted (`provenEarlier`: `ModelListed`). Otherwise `LoadingModel` (`LoadedPatternNotSeen` / `LoadLineNotSeen`).
 /// 9. `/v1/models` lists only other ids → not ready, reason `WrongModel` (the ids in the message); the phase
 ///    follows rule 10.
 /// 10. The container is running: `Starting` while the log shows no sign of the runtime (`NoRuntimeOutput`) or
@@ -167,6 +168,12 @@ public enum PodReadinessPolicy {
             return PodReadiness(phase: .modelReady, reason: "ModelListed", message: "/v1/models lists \(model)")
         }
         guard let judgement = input.judgement else {
+            if input.provenEarlier {
+                return PodReadiness(
+                    phase: .modelReady, reason: "ModelListed",
+                    message: "/v1/models lists \(model); the log showed the model loaded (recorded in "
+                        + "status.modelReadyPods before the controller restarted)")
+            }
             return PodReadiness(
                 phase: .modelReady, reason: "ModelListedLogUnavailable",
                 message: "/v1/models lists \(model); the log is unavailable, so only the probe decided")

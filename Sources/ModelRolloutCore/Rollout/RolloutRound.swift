@@ -469,7 +469,10 @@ public enum RolloutRound {
             retired: retired, analysis: analysis, replicaCapacity: capacity, autoscale: autoscale,
             lastWrittenWeights: memory.routeWritten, replicaThroughput: throughput, demandRate: demandRate)
         var plan = RolloutPlanner.plan(observation)
-        if valid { plan.status.loadTime = loadTime.samples > 0 ? loadTime : status.loadTime }
+        if valid {
+            plan.status.loadTime = loadTime.samples > 0 ? loadTime : status.loadTime
+            plan.status.modelReadyPods = modelReadyIncarnations(snapshot)
+        }
 
         // When to look again: soon while pods load, at the resync while a rollout or the autoscaler runs, else at a
         // long resync.
@@ -489,6 +492,14 @@ public enum RolloutRound {
     }
 
     // MARK: - Parts
+
+    /// The incarnations of every gathered pod that is model-ready, sorted (``ModelRolloutStatus/modelReadyPods``);
+    /// nil when there are none.
+    static func modelReadyIncarnations(_ snapshot: RoundSnapshot) -> [String]? {
+        let incarnations = [snapshot.stable, snapshot.candidate, snapshot.retired].compactMap { $0 }
+            .flatMap(\.pods).filter(\.readiness.modelReady).map(\.incarnation)
+        return incarnations.isEmpty ? nil : Array(Set(incarnations)).sorted()
+    }
 
     /// The step whose hold is analysed now, if any.
     static func analysisStep(spec: ModelRolloutSpec, status: ModelRolloutStatus, hasCandidate: Bool) -> Int? {
