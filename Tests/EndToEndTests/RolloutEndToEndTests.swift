@@ -512,9 +512,8 @@ struct RolloutEndToEndTests {
             guard let port = harness.controllerPort("operator.metrics"),
                 let body = try? await harness.controllerGet(port: port, path: "/metrics").body
             else { return false }
-            return body.split(separator: "\n").contains {
-                $0.hasPrefix("modelrollout_replicas{") && $0.contains("revision=\"r1\"")
-                    && $0.contains("state=\"ready\"") && $0.hasSuffix(" 3")
+            return PrometheusText.parse(body).samples(named: "modelrollout_replicas").contains {
+                $0.labels["state"] == "ready" && $0.value == 3
             }
         }
         #expect(await logReads(since: .distantPast) >= 3, "the first run proved each pod from its log")
