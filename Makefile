@@ -64,7 +64,7 @@ demo: build
 	$(BIN) demo
 
 bench:
-	$(SWIFT) build -c release --product modelrollout
+	$(SWIFT) build -c release --static-swift-stdlib --product modelrollout
 	.build/release/modelrollout bench api --json .build/bench-api.json --markdown .build/bench-api.md
 	scripts/update-readme-bench.sh .build/bench-api.md README.md
 	.build/release/modelrollout bench scale --json .build/bench-scale.json --markdown .build/bench-scale.md

@@ -146,8 +146,9 @@ struct RolloutGatherer: Sendable {
 
     /// One pod's model readiness: its log (followed only while it loads), `/v1/models` (re-checked every
     /// ``readyReprobeSeconds`` once ready) and its status. A pod this process has no memory of (after a restart or
-    /// a leader change) whose incarnation is in `proven` starts as proved: its log is not read again, and it is
-    /// model-ready once `/v1/models` lists the model and the pod is Ready.
+    /// a leader change) whose incarnation is in `proven` starts as proved: its log is not read again, and it counts
+    /// as probed at the restart, so a restarted controller re-proves a fleet it knows without pod traffic; it stays
+    /// model-ready while the pod is Ready and, from ``readyReprobeSeconds`` on, while `/v1/models` lists the model.
     func gather(pod: Pod, namespace: String, spec: ModelRolloutSpec, proven: Set<String> = [], now: Date) async
         -> RoundPod
     {
@@ -164,11 +165,15 @@ struct RolloutGatherer: Sendable {
         if memory.uid != uid || memory.restartCount != facts.restartCount {
             memory = PodMemory(uid: uid, restartCount: facts.restartCount)
         }
-        // Proved before this process started: the record stands in for the log (`/v1/models` is still asked).
+        // Proved before this process started: the record stands in for the log, and for a `/v1/models` answer as
+        // fresh as the restart — the next probe is due ``readyReprobeSeconds`` later, as for a pod this process
+        // proved itself. The pod must still be Ready (its Kubernetes status is read as always).
         let provenEarlier = remembered == nil && !uid.isEmpty && proven.contains(incarnation)
         if provenEarlier {
             memory.modelReady = true
             memory.provenEarlier = true
+            memory.models = .listed([spec.model])
+            memory.lastModelsProbe = now
         }
         var judgement: LogJudgement?
         var patternMatched: Bool?

@@ -327,9 +327,10 @@ public struct ModelRolloutStatus: Codable, Sendable, Hashable {
     /// Model-ready over desired replicas of the serving side(s), e.g. `3/4` (the READY printer column).
     public var ready: String?
     /// The pods this controller proved model-ready (their `/v1/models` and load log line), as `uid/restartCount`,
-    /// sorted; nil when none. A restarted controller (or a new leader) trusts these incarnations' log proof and
-    /// only asks `/v1/models` again, instead of re-reading every pod's log through the API server. A container
-    /// restart or a new pod is a new incarnation and is proved from its log again.
+    /// sorted; nil when none. A restarted controller (or a new leader) trusts these incarnations' proof as if made
+    /// at its start — no pod log is read again through the API server and `/v1/models` is asked at the next
+    /// re-probe — while the pod stays Ready. A container restart or a new pod is a new incarnation and is proved
+    /// from its log again.
     public var modelReadyPods: [String]?
     /// The autoscaler's last decision for the stable revision.
     public var autoscaling: AutoscalingStatus?

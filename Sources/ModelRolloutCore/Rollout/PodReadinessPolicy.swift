@@ -171,8 +171,8 @@ public enum PodReadinessPolicy {
             if input.provenEarlier {
                 return PodReadiness(
                     phase: .modelReady, reason: "ModelListed",
-                    message: "/v1/models lists \(model); the log showed the model loaded (recorded in "
-                        + "status.modelReadyPods before the controller restarted)")
+                    message: "/v1/models lists \(model) and the log showed the model loaded (proved before the "
+                        + "controller restarted, recorded in status.modelReadyPods)")
             }
             return PodReadiness(
                 phase: .modelReady, reason: "ModelListedLogUnavailable",
