@@ -348,7 +348,10 @@ struct ScaleBenchmark {
         }
         var result = ScaleRolloutBatch(rollouts: batch)
         try await waitUntil("\(batch) rollouts promoted", cluster) {
-            await promoted(cluster, batch: batch, revision: revision, generation: generation) >= batch
+            if let failed = await rolledBack(cluster, batch: batch, revision: revision) {
+                throw CLIError("bench scale: \(failed); the batch cannot complete (see the emulator's pod log)")
+            }
+            return await promoted(cluster, batch: batch, revision: revision, generation: generation) >= batch
         }
         result.secondsUntilAllPromoted = Date().timeIntervalSince(started)
         let after = try await reconciles(http, port: port)
@@ -463,6 +466,19 @@ struct ScaleBenchmark {
             return $0[path: ["status", "phase"]]?.stringValue == RolloutPhase.promoted.rawValue
                 && $0[path: ["status", "stableDeployment"]]?.stringValue == "\(name)-r\(revision)"
         }.count
+    }
+
+    /// The first ModelRollout of the batch that rolled its new revision back, with the controller's reason.
+    func rolledBack(_ cluster: EmulatedCluster, batch: Int, revision: Int) async -> String? {
+        let wanted = Set((0..<batch).map { "m\($0)" })
+        for object in await cluster.storage.list(.modelRollouts, namespace: Self.namespace) {
+            guard let name = object[path: ["metadata", "name"]]?.stringValue, wanted.contains(name),
+                object[path: ["status", "failedDeployment"]]?.stringValue == "\(name)-r\(revision)"
+            else { continue }
+            let message = object[path: ["status", "failureMessage"]]?.stringValue ?? "no message"
+            return "\(name) rolled \(name)-r\(revision) back: \(message)"
+        }
+        return nil
     }
 
     func controllerRequests(_ cluster: EmulatedCluster, from: Date, to: Date) async -> Int {

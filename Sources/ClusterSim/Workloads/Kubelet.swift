@@ -299,6 +299,9 @@ public actor Kubelet {
     }
 
     private func schedule(_ pod: JSONValue, key: PodKey, uid: String) async {
+        // Once only: the watch and the retry of unschedulable pods (after GPUs are freed) can both reach a pod
+        // across a suspension; a second runtime would start a second server on the pod's address.
+        guard pods[key] == nil else { return }
         let gpus = Self.gpuRequest(pod)
         let requested = pod[path: ["spec", "nodeName"]]?.stringValue ?? ""
         let candidates = nodes.indices.filter { requested.isEmpty || nodes[$0].name == requested }

@@ -172,13 +172,16 @@ public actor SimulatedVLLM {
             case .wait(let seconds):
                 do { try await clock.sleep(simulatedSeconds: seconds) } catch { return }
             case .listen:
-                guard await listen() else {
+                if let failure = await listen() {
                     guard phase == .loading else { return }
                     let now = clock.now()
+                    // uvicorn's words for a port in use; any other failure to start the server is logged as it is.
+                    let inUse = failure.localizedCaseInsensitiveContains("in use")
                     let record = VLLMLogRecord(
                         process: .apiServer, level: "ERROR", file: "", line: 0,
-                        message: "[Errno 98] error while attempting to bind on address ('\(configuration.host)', "
-                            + "\(configuration.port)): address already in use", uvicorn: true)
+                        message: (inUse ? "[Errno 98] " : "")
+                            + "error while attempting to bind on address ('\(configuration.host)', "
+                            + "\(configuration.port)): \(inUse ? "address already in use" : failure)", uvicorn: true)
                     await log(formatter.format(record, at: now))
                     setPhase(.exited(code: 1))
                     return
@@ -204,8 +207,8 @@ public actor SimulatedVLLM {
         if case .exited = new { serverTask?.cancel() }
     }
 
-    /// Binds and starts the HTTP server; `false` when binding failed.
-    private func listen() async -> Bool {
+    /// Binds and starts the HTTP server; nil once it runs, else why it did not start.
+    private func listen() async -> String? {
         let router = Router(context: VLLMRequestContext.self)
         let handler = VLLMRequestHandler(
             configuration: configuration, clock: clock, servingClock: servingClock, metrics: metrics,
@@ -215,22 +218,23 @@ public actor SimulatedVLLM {
             router.add(middleware: AccessLogMiddleware(formatter: formatter, clock: clock, log: log))
         }
         handler.register(on: router)
-        let (events, continuation) = AsyncStream<Bool>.makeStream()
+        let (events, continuation) = AsyncStream<String?>.makeStream()
         let app = Application(
             router: router,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: nil,
                 reuseAddress: false),
-            onServerRunning: { _ in continuation.yield(true) },
+            onServerRunning: { _ in continuation.yield(nil) },
             logger: Logger(label: "sim.vllm", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         serverTask = Task {
-            do { try await app.run() } catch {}
-            continuation.yield(false)
+            var failure = "the server stopped"
+            do { try await app.run() } catch { failure = "\(error)" }
+            continuation.yield(failure)
             continuation.finish()
         }
-        for await running in events { return running }
-        return false
+        for await outcome in events { return outcome }
+        return "the server did not start"
     }
 }
 
