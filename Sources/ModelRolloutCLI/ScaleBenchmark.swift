@@ -201,20 +201,12 @@ struct ScaleBenchmark {
             let process = try startController(kubeconfig: kubeconfigPath, log: log)
             controller = process
             let pid = process.processIdentifier
-            var synced: Date?
-            try await waitUntil("the controller's caches to sync", cluster) {
-                if !process.isRunning { throw CLIError("the controller exited: \(Self.tail(log))") }
-                if let line = Self.logLine(log, "caches.synced") {
-                    // The controller's own timestamp of the line (the poll is coarser).
-                    synced = line["ts"]?.stringValue.flatMap(KubeTime.parse) ?? Date()
-                }
-                return synced != nil
-            }
+            let synced = try await cachesSynced(process, log: log, cluster)
             try await waitUntil("every ModelRollout reconciled once", cluster) {
                 await adopted(cluster, count: count, generation: 1) >= count
             }
             var run = ScaleRun(rollouts: count, pods: pods)
-            run.firstPassSeconds = synced.map { Date().timeIntervalSince($0) }
+            run.firstPassSeconds = Date().timeIntervalSince(synced)
             progress("bench scale: first pass \(Self.format(run.firstPassSeconds)) s; steady window \(Int(settings.steadySeconds)) s")
             guard let port = Self.metricsPort(log) else { throw CLIError("the controller logged no metrics port") }
             // Settle: the first pass's follow-ups (status writes waking their own ModelRollout, first loads
@@ -255,33 +247,24 @@ struct ScaleBenchmark {
                     0, after.total - before.total - (run.reconcilesPerMinute ?? 0) * 5 / 60)
             }
 
-            // A restart: the new process re-proves the fleet from the status's record and `/v1/models`.
+            // A restart: the new process re-proves the fleet from the status's record (no pod traffic).
             process.terminate()
             process.waitUntilExit()
             let restartLog = directory.appendingPathComponent("controller-restart.log")
             let restarted = try startController(kubeconfig: kubeconfigPath, log: restartLog)
             controller = restarted
-            var restartSynced: Date?
-            try await waitUntil("the restarted controller's caches to sync", cluster) {
-                if !restarted.isRunning { throw CLIError("the controller exited: \(Self.tail(restartLog))") }
-                restartSynced = Self.logLine(restartLog, "caches.synced").map {
-                    $0["ts"]?.stringValue.flatMap(KubeTime.parse) ?? Date()
-                }
-                return restartSynced != nil
-            }
+            let restartSynced = try await cachesSynced(restarted, log: restartLog, cluster)
             guard let restartPort = Self.metricsPort(restartLog) else {
                 throw CLIError("the restarted controller logged no metrics port")
             }
             try await waitUntil("the restarted controller to see every pod model-ready", cluster) {
                 try await modelReadyRollouts(http, port: restartPort, replicas: settings.replicas) >= count
             }
-            if let restartSynced {
-                run.restartFirstPassSeconds = Date().timeIntervalSince(restartSynced)
-                run.restartPodLogReads = await cluster.apiServer.requestLog().filter {
-                    $0.date >= restartSynced && $0.path.hasSuffix("/log")
-                        && ($0.userAgent ?? "").hasPrefix(Self.controllerUserAgent)
-                }.count
-            }
+            run.restartFirstPassSeconds = Date().timeIntervalSince(restartSynced)
+            run.restartPodLogReads = await cluster.apiServer.requestLog().filter {
+                $0.date >= restartSynced && $0.path.hasSuffix("/log")
+                    && ($0.userAgent ?? "").hasPrefix(Self.controllerUserAgent)
+            }.count
             progress(
                 "bench scale: after a restart, every pod model-ready again in \(Self.format(run.restartFirstPassSeconds)) s "
                     + "(\(run.restartPodLogReads ?? 0) pod log reads)")
@@ -487,12 +470,27 @@ struct ScaleBenchmark {
         }.count
     }
 
-    /// The controller's reconcile count and reconcile-duration buckets.
-    func reconciles(_ http: HTTPClient, port: Int) async throws -> (total: Double, buckets: [HistogramBucket]) {
+    /// The controller's `caches.synced` log line, by the controller's own timestamp (the poll is coarser).
+    func cachesSynced(_ process: Process, log: URL, _ cluster: EmulatedCluster) async throws -> Date {
+        var synced: Date?
+        try await waitUntil("the controller's caches to sync", cluster) {
+            if !process.isRunning { throw CLIError("the controller exited: \(Self.tail(log))") }
+            synced = Self.logLine(log, "caches.synced").map { $0["ts"]?.stringValue.flatMap(KubeTime.parse) ?? Date() }
+            return synced != nil
+        }
+        return synced ?? Date()
+    }
+
+    /// The controller's own `/metrics`, parsed.
+    func metrics(_ http: HTTPClient, port: Int) async throws -> PrometheusScrape {
         let response = try await http.execute(
             HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
-        let scrape = PrometheusText.parse(text)
+        return PrometheusText.parse(String(buffer: try await response.body.collect(upTo: 64 << 20)))
+    }
+
+    /// The controller's reconcile count and reconcile-duration buckets.
+    func reconciles(_ http: HTTPClient, port: Int) async throws -> (total: Double, buckets: [HistogramBucket]) {
+        let scrape = try await metrics(http, port: port)
         let total = scrape.samples(named: "controller_runtime_reconcile_total").map(\.value).reduce(0, +)
         let buckets = scrape.samples(named: "controller_runtime_reconcile_time_seconds_bucket").compactMap {
             sample -> HistogramBucket? in
@@ -504,10 +502,7 @@ struct ScaleBenchmark {
 
     /// ModelRollouts whose `modelrollout_replicas{state="ready"}` of one revision shows all `replicas` pods.
     func modelReadyRollouts(_ http: HTTPClient, port: Int, replicas: Int) async throws -> Int {
-        let response = try await http.execute(
-            HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(30))
-        let scrape = PrometheusText.parse(String(buffer: try await response.body.collect(upTo: 64 << 20)))
-        let full = scrape.samples(named: "modelrollout_replicas").filter {
+        let full = try await metrics(http, port: port).samples(named: "modelrollout_replicas").filter {
             $0.labels["state"] == "ready" && $0.value >= Double(replicas)
         }
         return Set(full.compactMap { $0.labels["modelrollout"] }).count

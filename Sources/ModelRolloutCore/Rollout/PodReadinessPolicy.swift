@@ -20,7 +20,8 @@ import KubeCore
 ///    did not fail to match and either the runtime is `generic`, the log shows the model loaded
 ///    (`ModelListed`), or there is no judgement because the log is unavailable (`ModelListedLogUnavailable`:
 ///    only the probe decided) or was not read again because this incarnation's load was proved before the
-///    controller restarted (`provenEarlier`: `ModelListed`). Otherwise `LoadingModel` (`LoadedPatternNotSeen` / `LoadLineNotSeen`).
+///    controller restarted (`provenEarlier`: `ModelListed`). Otherwise `LoadingModel` (`LoadedPatternNotSeen` /
+///    `LoadLineNotSeen`).
 /// 9. `/v1/models` lists only other ids → not ready, reason `WrongModel` (the ids in the message); the phase
 ///    follows rule 10.
 /// 10. The container is running: `Starting` while the log shows no sign of the runtime (`NoRuntimeOutput`) or
